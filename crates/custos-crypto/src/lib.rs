@@ -1,0 +1,48 @@
+//! The one place in Custos that calls aws-lc-rs.
+//!
+//! Every other crate reaches cryptography through this one, so that the set of
+//! primitives Custos depends on, and the way each is used, can be read in a
+//! single place and reviewed once.
+//!
+//! # Layout
+//!
+//! - [`secret`]: [`SecretBytes`] and [`Key256`], zeroizing containers for key
+//!   material, data keys, plaintexts and secret access keys. They have no
+//!   `Debug`, `Clone`, `Serialize` or `PartialEq` that could leak them; their
+//!   bytes are read through an explicit `expose_secret()`.
+//! - [`aead`]: AES-256-GCM sealing and opening with a caller-chosen nonce and
+//!   associated data.
+//! - [`kdf`]: HKDF-SHA256 (key derivation for sealing and per-ciphertext keys).
+//! - [`mac`]: HMAC-SHA256 and SHA-256 (SigV4 needs both).
+//! - [`rand`]: the system CSPRNG.
+//! - [`ct`]: constant-time comparison.
+//!
+//! # What this crate deliberately does not do
+//!
+//! It chooses no formats and stores nothing: callers decide what is sealed,
+//! with which associated data, and where it goes. Its errors are opaque on
+//! purpose ([`Error`] says only *that* an operation failed): a failed
+//! decryption must tell an attacker nothing about why.
+
+pub mod aead;
+pub mod ct;
+pub mod kdf;
+pub mod mac;
+pub mod rand;
+pub mod secret;
+
+pub use secret::{Key256, SecretBytes};
+
+/// An opaque cryptographic failure.
+///
+/// It carries no detail on purpose: distinguishing "bad tag" from "bad
+/// length" from "bad key" would hand an attacker an oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cryptographic operation failed")]
+pub struct Error;
+
+impl From<aws_lc_rs::error::Unspecified> for Error {
+    fn from(_: aws_lc_rs::error::Unspecified) -> Self {
+        Error
+    }
+}

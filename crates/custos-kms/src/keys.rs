@@ -1,0 +1,258 @@
+//! Keys in the store: where each record lives, how a `KeyId` resolves to a
+//! key, how material is sealed and unsealed, and the state checks every
+//! cryptographic operation makes.
+//!
+//! # Layout in the store
+//!
+//! | table      | key                              | value                          |
+//! |------------|----------------------------------|--------------------------------|
+//! | `Keys`     | `{region}/{key id}`              | [`KeyRecord`] as JSON          |
+//! | `Material` | `{region}/{key id}/{version:010}`| material sealed under store key|
+//! | `Aliases`  | `{region}/{alias name}`          | [`AliasRecord`] as JSON        |
+
+use custos_crypto::Key256;
+use custos_store::{Batch, Engine, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::authz::Caller;
+use crate::model::{KEY_RECORD_FORMAT, KeyRecord, KeyState};
+use crate::names::{AliasName, KeyRef, KeyRefError, KeyUuid, Region, alias_arn, key_arn};
+use crate::{Kms, KmsError, seal};
+
+pub(crate) fn key_row(region: &str, id: &str) -> Vec<u8> {
+    format!("{region}/{id}").into_bytes()
+}
+
+pub(crate) fn material_row(region: &str, id: &str, version: u32) -> Vec<u8> {
+    format!("{region}/{id}/{version:010}").into_bytes()
+}
+
+pub(crate) fn alias_row(region: &Region, alias: &AliasName) -> Vec<u8> {
+    format!("{region}/{alias}").into_bytes()
+}
+
+pub(crate) fn material_aad(region: &str, id: &str, version: u32) -> Vec<u8> {
+    seal::aad(
+        "custos.key-material.v1",
+        &[region.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
+    )
+}
+
+/// An alias, persisted as JSON in the `Aliases` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub format: u32,
+    pub alias_name: String,
+    pub key_id: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+pub(crate) const ALIAS_RECORD_FORMAT: u32 = 1;
+
+pub(crate) fn decode_key(bytes: &[u8]) -> Result<KeyRecord, KmsError> {
+    match serde_json::from_slice::<KeyRecord>(bytes) {
+        Ok(r) if r.format == KEY_RECORD_FORMAT && !r.materials.is_empty() => Ok(r),
+        _ => Err(KmsError::Corrupt {
+            what: "key record".into(),
+        }),
+    }
+}
+
+pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, KmsError> {
+    serde_json::to_vec(record).map_err(|_| KmsError::Corrupt {
+        what: "key record".into(),
+    })
+}
+
+pub(crate) fn decode_alias(bytes: &[u8]) -> Result<AliasRecord, KmsError> {
+    match serde_json::from_slice::<AliasRecord>(bytes) {
+        Ok(r) if r.format == ALIAS_RECORD_FORMAT => Ok(r),
+        _ => Err(KmsError::Corrupt {
+            what: "alias record".into(),
+        }),
+    }
+}
+
+pub(crate) fn encode_alias(record: &AliasRecord) -> Result<Vec<u8>, KmsError> {
+    serde_json::to_vec(record).map_err(|_| KmsError::Corrupt {
+        what: "alias record".into(),
+    })
+}
+
+impl<E: Engine> Kms<E> {
+    /// The key record of key `id` in `region`, if it exists.
+    pub(crate) async fn load_key(
+        &self,
+        region: &Region,
+        id: &KeyUuid,
+    ) -> Result<Option<KeyRecord>, KmsError> {
+        let row = key_row(region.as_str(), &id.to_string());
+        match self.engine().get(Table::Keys, &row).await? {
+            Some(bytes) => decode_key(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn load_alias(
+        &self,
+        region: &Region,
+        alias: &AliasName,
+    ) -> Result<Option<AliasRecord>, KmsError> {
+        match self
+            .engine()
+            .get(Table::Aliases, &alias_row(region, alias))
+            .await?
+        {
+            Some(bytes) => decode_alias(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn key_not_found(&self, region: &Region, id: &KeyUuid) -> KmsError {
+        KmsError::NotFound(format!(
+            "Key '{}' does not exist",
+            key_arn(region, self.account(), id)
+        ))
+    }
+
+    /// Resolves a `KeyId` in any of its four forms to the key it names, in
+    /// the caller's region. The one resolution every operation uses.
+    pub async fn resolve(&self, caller: &Caller, raw: &str) -> Result<KeyRecord, KmsError> {
+        let region = &caller.region;
+        let key_ref = KeyRef::parse(raw).map_err(|e| match e {
+            KeyRefError::InvalidArn => KmsError::NotFound("Invalid arn".into()),
+            KeyRefError::InvalidKeyId => KmsError::NotFound(format!("Invalid keyId '{raw}'")),
+        })?;
+        let id = match key_ref {
+            KeyRef::Id(id) => id,
+            KeyRef::KeyArn {
+                region: r,
+                account,
+                id,
+            } => {
+                if r != region.as_str() {
+                    // AWS names only the foreign region.
+                    return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                }
+                if account != self.account().as_str() {
+                    // Another account's key: none is visible from here.
+                    return Err(KmsError::NotFound(format!("Key '{raw}' does not exist")));
+                }
+                id
+            }
+            KeyRef::Alias(alias) => self.resolve_alias(region, &alias).await?,
+            KeyRef::AliasArn {
+                region: r,
+                account,
+                alias,
+            } => {
+                if r != region.as_str() {
+                    return Err(KmsError::NotFound(format!("Invalid arn {r}")));
+                }
+                if account != self.account().as_str() {
+                    return Err(KmsError::NotFound(format!("Alias {raw} is not found.")));
+                }
+                self.resolve_alias(region, &alias).await?
+            }
+        };
+        self.load_key(region, &id)
+            .await?
+            .ok_or_else(|| self.key_not_found(region, &id))
+    }
+
+    async fn resolve_alias(&self, region: &Region, alias: &AliasName) -> Result<KeyUuid, KmsError> {
+        let record = self.load_alias(region, alias).await?.ok_or_else(|| {
+            KmsError::NotFound(format!(
+                "Alias {} is not found.",
+                alias_arn(region, self.account(), alias)
+            ))
+        })?;
+        KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
+            what: "alias record".into(),
+        })
+    }
+
+    /// Unseals version `version` of the key's material.
+    pub(crate) async fn material(&self, key: &KeyRecord, version: u32) -> Result<Key256, KmsError> {
+        let corrupt = || KmsError::Corrupt {
+            what: format!("material {}/{version}", key.key_id),
+        };
+        let sealed = self
+            .engine()
+            .get(
+                Table::Material,
+                &material_row(&key.region, &key.key_id, version),
+            )
+            .await?
+            .ok_or_else(corrupt)?;
+        let secret = self
+            .sealer()
+            .open(&material_aad(&key.region, &key.key_id, version), &sealed)
+            .map_err(|_| corrupt())?;
+        Key256::from_slice(secret.expose_secret()).map_err(|_| corrupt())
+    }
+
+    /// Adds a sealed material version to `batch`.
+    pub(crate) fn seal_material(
+        &self,
+        key: &KeyRecord,
+        version: u32,
+        material: &Key256,
+        batch: &mut Batch,
+    ) -> Result<(), KmsError> {
+        let sealed = self.sealer().seal(
+            &material_aad(&key.region, &key.key_id, version),
+            material.expose_secret(),
+        )?;
+        batch.put(
+            Table::Material,
+            material_row(&key.region, &key.key_id, version),
+            sealed,
+        );
+        Ok(())
+    }
+
+    /// The checks of key state every cryptographic operation makes, with
+    /// AWS's exceptions and messages.
+    pub(crate) fn require_enabled(&self, key: &KeyRecord) -> Result<(), KmsError> {
+        let arn = format!(
+            "arn:aws:kms:{}:{}:key/{}",
+            key.region, key.account_id, key.key_id
+        );
+        match key.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(KmsError::Disabled(format!("{arn} is disabled."))),
+            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
+                "{arn} is pending deletion."
+            ))),
+            KeyState::PendingImport => {
+                Err(KmsError::InvalidState(format!("{arn} is pending import.")))
+            }
+            other => Err(KmsError::InvalidState(format!(
+                "{arn} is {}.",
+                other.as_str()
+            ))),
+        }
+    }
+}
+
+impl<E: Engine> Kms<E> {
+    /// Encrypts `plaintext` under the key's current material. Returns the
+    /// blob and the `KeyMaterialId` used.
+    pub(crate) async fn encrypt_with_current(
+        &self,
+        key: &KeyRecord,
+        context: &crate::context::EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, String), KmsError> {
+        let corrupt = || KmsError::Corrupt {
+            what: format!("key {}", key.key_id),
+        };
+        let current = key.current_material().ok_or_else(corrupt)?;
+        let id = KeyUuid::parse(&key.key_id).ok_or_else(corrupt)?;
+        let material = self.material(key, current.version).await?;
+        let blob = crate::ciphertext::encrypt(&material, &id, current.version, context, plaintext)?;
+        Ok((blob, current.material_id.clone()))
+    }
+}

@@ -1,0 +1,281 @@
+//! The Custos KMS domain.
+//!
+//! [`Kms`] holds the unsealed store key and a storage [`Engine`], and
+//! implements the AWS KMS operations, one module per operation under
+//! [`ops`]. Each operation takes the caller's verified identity
+//! ([`Caller`]) and a request shape from `custos-wire`, and follows the
+//! same three steps: parse the request into domain types (validation
+//! errors first, as AWS reports them), apply it, and build the response.
+//!
+//! # Layout
+//!
+//! - [`names`]: regions, accounts, key ids, alias names, ARNs and the
+//!   four forms of `KeyId` ([`names::KeyRef`]), resolved in one place
+//!   ([`Kms::resolve`]).
+//! - [`model`]: the key record and the enumerations of its attributes.
+//! - [`context`]: the canonical encoding of encryption contexts.
+//! - [`ciphertext`]: the ciphertext blob format.
+//! - [`seal`]: how secrets are sealed under the store key before storage.
+//! - [`root_key`]: root-key providers, which wrap the store key.
+//! - [`identity`]: access keys and their sealed secrets.
+//! - [`authz`]: the authorization step every operation passes through.
+//! - [`keys`]: loading, resolving and storing keys and their material.
+//! - [`ops`]: the operations.
+//! - [`error`]: the domain's error type, [`KmsError`].
+//!
+//! # What this crate deliberately does not do
+//!
+//! No HTTP, no JSON parsing of requests, no SQL, no TLS: the server crate
+//! turns bytes into request shapes and [`KmsError`]s into wire errors. The
+//! only JSON here is the encoding of persisted records.
+
+pub mod authz;
+pub mod ciphertext;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod identity;
+pub mod keys;
+pub mod model;
+pub mod names;
+pub mod ops;
+pub mod policy;
+pub mod root_key;
+pub(crate) mod seal;
+
+use std::sync::Arc;
+
+use custos_crypto::Key256;
+use custos_store::{Batch, Engine, StoreError, Table};
+use serde::{Deserialize, Serialize};
+
+pub use authz::Caller;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::KmsError;
+pub use names::{AccountId, Region};
+use root_key::{RootKeyError, RootKeyProvider};
+use seal::Sealer;
+
+/// How a [`Kms`] is set up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The account this installation serves. `None`: the one recorded in
+    /// the store, or a random one for a new store.
+    pub account_id: Option<AccountId>,
+    /// The regions served. Keys, aliases and ARNs are per region.
+    pub regions: Vec<Region>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    RootKey(#[from] RootKeyError),
+    #[error(
+        "this data directory is sealed with a root key of kind `{recorded}`, \
+         but the configured provider is `{configured}`"
+    )]
+    ProviderMismatch {
+        recorded: String,
+        configured: &'static str,
+    },
+    #[error(
+        "this data directory belongs to account {recorded}; the configuration says {configured}"
+    )]
+    AccountMismatch {
+        recorded: String,
+        configured: String,
+    },
+    #[error("the installation record is unreadable (written by a newer Custos?)")]
+    Corrupt,
+    #[error("no region to serve")]
+    NoRegion,
+    #[error(transparent)]
+    Crypto(#[from] custos_crypto::Error),
+}
+
+/// The installation record: what every node of an installation shares.
+#[derive(Debug, Serialize, Deserialize)]
+struct Installation {
+    format: u32,
+    installation_id: String,
+    account_id: String,
+    created_ms: i64,
+    root_key_kind: String,
+    /// The store key, wrapped by the root-key provider (hex).
+    wrapped_store_key: String,
+}
+
+const INSTALLATION: &[u8] = b"installation";
+const INSTALLATION_FORMAT: u32 = 1;
+
+fn store_key_aad(installation_id: &str) -> Vec<u8> {
+    seal::aad("custos.store-key.v1", &[installation_id.as_bytes()])
+}
+
+/// The KMS domain over one storage engine.
+pub struct Kms<E> {
+    engine: E,
+    sealer: Sealer,
+    account: AccountId,
+    regions: Vec<Region>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<E> std::fmt::Debug for Kms<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kms")
+            .field("account", &self.account)
+            .field("regions", &self.regions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Engine> Kms<E> {
+    /// Opens the store, initialising it on first use, and unwraps the store
+    /// key with `root`. Fails closed: a wrong root key, a provider of
+    /// another kind or an account mismatch refuse to start.
+    pub async fn open(
+        engine: E,
+        root: &dyn RootKeyProvider,
+        settings: Settings,
+    ) -> Result<Self, OpenError> {
+        if settings.regions.is_empty() {
+            return Err(OpenError::NoRegion);
+        }
+        let (account, store_key) = match engine.get(Table::Meta, INSTALLATION).await? {
+            Some(bytes) => Self::unlock(&bytes, root, &settings)?,
+            None => match Self::initialise(&engine, root, &settings).await {
+                Ok(v) => v,
+                // Another node initialised it first: use theirs.
+                Err(OpenError::Store(StoreError::Conflict)) => {
+                    let bytes = engine
+                        .get(Table::Meta, INSTALLATION)
+                        .await?
+                        .ok_or(OpenError::Corrupt)?;
+                    Self::unlock(&bytes, root, &settings)?
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Self {
+            engine,
+            sealer: Sealer::new(store_key),
+            account,
+            regions: settings.regions,
+            clock: settings.clock,
+        })
+    }
+
+    async fn initialise(
+        engine: &E,
+        root: &dyn RootKeyProvider,
+        settings: &Settings,
+    ) -> Result<(AccountId, Key256), OpenError> {
+        let account = match &settings.account_id {
+            Some(a) => a.clone(),
+            None => AccountId::generate()?,
+        };
+        let installation_id = hex::encode(custos_crypto::rand::array::<16>()?);
+        let store_key = Key256::generate()?;
+        let wrapped = root.wrap(&store_key, &store_key_aad(&installation_id))?;
+        let record = Installation {
+            format: INSTALLATION_FORMAT,
+            installation_id,
+            account_id: account.as_str().to_owned(),
+            created_ms: settings.clock.now_ms(),
+            root_key_kind: root.kind().to_owned(),
+            wrapped_store_key: hex::encode(wrapped),
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|_| OpenError::Corrupt)?;
+        let mut batch = Batch::new();
+        batch
+            .require_absent(Table::Meta, INSTALLATION)
+            .put(Table::Meta, INSTALLATION, bytes);
+        engine.commit(batch).await?;
+        Ok((account, store_key))
+    }
+
+    fn unlock(
+        bytes: &[u8],
+        root: &dyn RootKeyProvider,
+        settings: &Settings,
+    ) -> Result<(AccountId, Key256), OpenError> {
+        let record: Installation = serde_json::from_slice(bytes).map_err(|_| OpenError::Corrupt)?;
+        if record.format != INSTALLATION_FORMAT {
+            return Err(OpenError::Corrupt);
+        }
+        let account = AccountId::parse(&record.account_id).ok_or(OpenError::Corrupt)?;
+        if let Some(configured) = &settings.account_id
+            && configured != &account
+        {
+            return Err(OpenError::AccountMismatch {
+                recorded: account.to_string(),
+                configured: configured.to_string(),
+            });
+        }
+        if record.root_key_kind != root.kind() {
+            return Err(OpenError::ProviderMismatch {
+                recorded: record.root_key_kind,
+                configured: root.kind(),
+            });
+        }
+        let wrapped = hex::decode(&record.wrapped_store_key).map_err(|_| OpenError::Corrupt)?;
+        let store_key = root.unwrap(&wrapped, &store_key_aad(&record.installation_id))?;
+        Ok((account, store_key))
+    }
+
+    /// The account this installation serves.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// The regions served.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The region named `name`, if it is served.
+    pub fn served_region(&self, name: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.as_str() == name)
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+}
+
+impl<E> Kms<E> {
+    /// Seals a secret of the installation that is not key material (the
+    /// generated TLS server key), bound to `purpose`, for storage outside
+    /// the store.
+    pub fn seal_local(&self, purpose: &str, secret: &[u8]) -> Result<Vec<u8>, KmsError> {
+        let aad = seal::aad("custos.local-secret.v1", &[purpose.as_bytes()]);
+        Ok(self.sealer.seal(&aad, secret)?)
+    }
+
+    /// Opens what [`Kms::seal_local`] sealed for the same `purpose`.
+    pub fn open_local(
+        &self,
+        purpose: &str,
+        sealed: &[u8],
+    ) -> Result<custos_crypto::SecretBytes, KmsError> {
+        let aad = seal::aad("custos.local-secret.v1", &[purpose.as_bytes()]);
+        self.sealer
+            .open(&aad, sealed)
+            .map_err(|_| KmsError::Corrupt {
+                what: format!("sealed {purpose}"),
+            })
+    }
+}

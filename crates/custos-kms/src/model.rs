@@ -1,0 +1,153 @@
+//! The KMS key as the domain sees it, and the enumerations of its
+//! attributes with their AWS spellings.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! aws_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in the order of the service model.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// `KeySpec` (and the deprecated `CustomerMasterKeySpec`).
+    KeySpec {
+        Rsa2048 = "RSA_2048",
+        Rsa3072 = "RSA_3072",
+        Rsa4096 = "RSA_4096",
+        EccNistP256 = "ECC_NIST_P256",
+        EccNistP384 = "ECC_NIST_P384",
+        EccNistP521 = "ECC_NIST_P521",
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        SymmetricDefault = "SYMMETRIC_DEFAULT",
+        Hmac224 = "HMAC_224",
+        Hmac256 = "HMAC_256",
+        Hmac384 = "HMAC_384",
+        Hmac512 = "HMAC_512",
+        Sm2 = "SM2",
+        MlDsa44 = "ML_DSA_44",
+        MlDsa65 = "ML_DSA_65",
+        MlDsa87 = "ML_DSA_87",
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+    }
+);
+
+aws_enum!(
+    /// `KeyUsage`.
+    KeyUsage {
+        SignVerify = "SIGN_VERIFY",
+        EncryptDecrypt = "ENCRYPT_DECRYPT",
+        GenerateVerifyMac = "GENERATE_VERIFY_MAC",
+        KeyAgreement = "KEY_AGREEMENT",
+    }
+);
+
+aws_enum!(
+    /// `KeyState`.
+    KeyState {
+        Creating = "Creating",
+        Enabled = "Enabled",
+        Disabled = "Disabled",
+        PendingDeletion = "PendingDeletion",
+        PendingImport = "PendingImport",
+        PendingReplicaDeletion = "PendingReplicaDeletion",
+        Unavailable = "Unavailable",
+        Updating = "Updating",
+    }
+);
+
+aws_enum!(
+    /// `Origin`.
+    Origin {
+        AwsKms = "AWS_KMS",
+        External = "EXTERNAL",
+        AwsCloudhsm = "AWS_CLOUDHSM",
+        ExternalKeyStore = "EXTERNAL_KEY_STORE",
+    }
+);
+
+aws_enum!(
+    /// `DataKeySpec`.
+    DataKeySpec {
+        Aes256 = "AES_256",
+        Aes128 = "AES_128",
+    }
+);
+
+aws_enum!(
+    /// `EncryptionAlgorithmSpec`.
+    EncryptionAlgorithm {
+        SymmetricDefault = "SYMMETRIC_DEFAULT",
+        RsaesOaepSha1 = "RSAES_OAEP_SHA_1",
+        RsaesOaepSha256 = "RSAES_OAEP_SHA_256",
+        Sm2pke = "SM2PKE",
+    }
+);
+
+/// One version of a key's material, as listed in the key record. The
+/// material itself is in the `Material` table, sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterialVersion {
+    pub version: u32,
+    /// `KeyMaterialId`: 64 hex digits, random, not derived from the material.
+    pub material_id: String,
+    pub created_ms: i64,
+}
+
+/// A KMS key's metadata: everything but the material.
+///
+/// Persisted as JSON in the `Keys` table, with a `format` version (see
+/// `docs/storage-format.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub format: u32,
+    pub key_id: String,
+    pub region: String,
+    pub account_id: String,
+    pub created_ms: i64,
+    pub description: String,
+    pub key_spec: KeySpec,
+    pub key_usage: KeyUsage,
+    pub origin: Origin,
+    pub state: KeyState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_window_days: Option<u32>,
+    pub policy: String,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Every material version the key has had, oldest first. Never empty.
+    pub materials: Vec<MaterialVersion>,
+}
+
+/// The format version of [`KeyRecord`] this build writes.
+pub const KEY_RECORD_FORMAT: u32 = 1;
+
+impl KeyRecord {
+    /// The material version new ciphertexts use.
+    pub fn current_material(&self) -> Option<&MaterialVersion> {
+        self.materials.last()
+    }
+
+    pub fn material(&self, version: u32) -> Option<&MaterialVersion> {
+        self.materials.iter().find(|m| m.version == version)
+    }
+}

@@ -1,0 +1,228 @@
+//! `CreateKey`: a new KMS key with fresh material.
+
+use custos_crypto::Key256;
+use custos_store::{Batch, Engine, Table};
+use custos_wire::shapes::{CreateKeyRequest, CreateKeyResponse, Tag};
+use custos_wire::validation::Violations;
+
+use crate::keys::{encode_key, key_row};
+use crate::model::{
+    KEY_RECORD_FORMAT, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialVersion, Origin,
+};
+use crate::names::KeyUuid;
+use crate::ops::key_metadata;
+use crate::{Caller, Kms, KmsError};
+
+/// A `CreateKey` request, parsed.
+struct Params {
+    spec: KeySpec,
+    usage: KeyUsage,
+    description: String,
+    policy: Option<String>,
+    tags: Vec<(String, String)>,
+}
+
+const POLICY_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
+
+fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
+    let mut v = Violations::new();
+    v.length("policy", req.policy.as_deref(), 1, 131_072);
+    v.pattern(
+        "policy",
+        req.policy.as_deref(),
+        |s| {
+            s.chars()
+                .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+        },
+        POLICY_PATTERN,
+    );
+    v.length("description", req.description.as_deref(), 0, 8192);
+    v.one_of("keyUsage", req.key_usage.as_deref(), KeyUsage::NAMES);
+    v.one_of(
+        "customerMasterKeySpec",
+        req.customer_master_key_spec.as_deref(),
+        KeySpec::NAMES,
+    );
+    v.one_of("keySpec", req.key_spec.as_deref(), KeySpec::NAMES);
+    v.one_of("origin", req.origin.as_deref(), Origin::NAMES);
+    v.length(
+        "customKeyStoreId",
+        req.custom_key_store_id.as_deref(),
+        1,
+        64,
+    );
+    v.length("xksKeyId", req.xks_key_id.as_deref(), 1, 128);
+    if let Some(tags) = &req.tags {
+        check_tags(&mut v, tags);
+    }
+    v.into_result()?;
+
+    if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
+        return Err(KmsError::ValidationMessage(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. \
+             CustomerMasterKeySpec is deprecated."
+                .into(),
+        ));
+    }
+    // Validated above: parse cannot fail.
+    let spec = req
+        .key_spec
+        .or(req.customer_master_key_spec)
+        .and_then(|s| KeySpec::parse(&s))
+        .unwrap_or(KeySpec::SymmetricDefault);
+    let usage = match req.key_usage.as_deref().and_then(KeyUsage::parse) {
+        Some(u) => u,
+        None if spec == KeySpec::SymmetricDefault => KeyUsage::EncryptDecrypt,
+        None => {
+            return Err(KmsError::ValidationMessage(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric \
+                 encryption keys."
+                    .into(),
+            ));
+        }
+    };
+    if !compatible(spec, usage) {
+        return Err(KmsError::ValidationMessage(format!(
+            "KeyUsage {} is not compatible with KeySpec {}",
+            usage.as_str(),
+            spec.as_str()
+        )));
+    }
+    if let Some(id) = req.custom_key_store_id {
+        return Err(KmsError::CustomKeyStoreNotFound(format!(
+            "Custom key store {id} does not exist; Custos has no custom key stores."
+        )));
+    }
+    match req.origin.as_deref() {
+        None | Some("AWS_KMS") => {}
+        Some(origin) => {
+            return Err(KmsError::UnsupportedOperation(format!(
+                "Origin {origin} is not supported by Custos yet."
+            )));
+        }
+    }
+    if req.multi_region == Some(true) {
+        return Err(KmsError::UnsupportedOperation(
+            "Multi-Region keys are not supported by Custos.".into(),
+        ));
+    }
+    if spec != KeySpec::SymmetricDefault {
+        return Err(KmsError::UnsupportedOperation(format!(
+            "KeySpec {} is not supported by Custos yet.",
+            spec.as_str()
+        )));
+    }
+    if let Some(policy) = &req.policy {
+        crate::policy::check_document(policy)?;
+    }
+    let tags = req
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            (
+                t.tag_key.unwrap_or_default(),
+                t.tag_value.unwrap_or_default(),
+            )
+        })
+        .collect::<Vec<_>>();
+    check_tag_rules(&tags)?;
+    Ok(Params {
+        spec,
+        usage,
+        description: req.description.unwrap_or_default(),
+        policy: req.policy,
+        tags,
+    })
+}
+
+/// Which usages AWS allows for each key spec.
+fn compatible(spec: KeySpec, usage: KeyUsage) -> bool {
+    use KeySpec::*;
+    use KeyUsage::*;
+    match spec {
+        SymmetricDefault => usage == EncryptDecrypt,
+        Rsa2048 | Rsa3072 | Rsa4096 => matches!(usage, EncryptDecrypt | SignVerify),
+        EccNistP256 | EccNistP384 | EccNistP521 => matches!(usage, SignVerify | KeyAgreement),
+        EccSecgP256k1 | EccNistEdwards25519 | MlDsa44 | MlDsa65 | MlDsa87 => usage == SignVerify,
+        Hmac224 | Hmac256 | Hmac384 | Hmac512 => usage == GenerateVerifyMac,
+        Sm2 => matches!(usage, EncryptDecrypt | SignVerify | KeyAgreement),
+    }
+}
+
+/// Model constraints of `Tags`: keys 1–128, values 0–256 characters.
+fn check_tags(v: &mut Violations, tags: &[Tag]) {
+    for t in tags {
+        v.required("tags.member.tagKey", &t.tag_key);
+        v.required("tags.member.tagValue", &t.tag_value);
+        v.length("tags.member.tagKey", t.tag_key.as_deref(), 1, 128);
+        v.length("tags.member.tagValue", t.tag_value.as_deref(), 0, 256);
+    }
+}
+
+/// Rules of tags beyond the model: at most 50, unique keys, no `aws:`.
+pub(crate) fn check_tag_rules(tags: &[(String, String)]) -> Result<(), KmsError> {
+    if tags.len() > 50 {
+        return Err(KmsError::Tag("Tag count exceeds the maximum of 50.".into()));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for (k, _) in tags {
+        if k.starts_with("aws:") {
+            return Err(KmsError::Tag(
+                "Tags beginning with aws: are reserved".into(),
+            ));
+        }
+        if !keys.insert(k) {
+            return Err(KmsError::Tag(format!("Duplicate tag key {k}")));
+        }
+    }
+    Ok(())
+}
+
+impl<E: Engine> Kms<E> {
+    pub async fn create_key(
+        &self,
+        caller: &Caller,
+        req: CreateKeyRequest,
+    ) -> Result<CreateKeyResponse, KmsError> {
+        let params = parse(req)?;
+        self.authorize(caller, "kms:CreateKey", None)?;
+
+        let id = KeyUuid::generate()?.to_string();
+        let now = self.now_ms();
+        let record = KeyRecord {
+            format: KEY_RECORD_FORMAT,
+            key_id: id.clone(),
+            region: caller.region.as_str().to_owned(),
+            account_id: self.account().as_str().to_owned(),
+            created_ms: now,
+            description: params.description,
+            key_spec: params.spec,
+            key_usage: params.usage,
+            origin: Origin::AwsKms,
+            state: KeyState::Enabled,
+            deletion_ms: None,
+            pending_window_days: None,
+            policy: params
+                .policy
+                .unwrap_or_else(|| crate::policy::default_policy(self.account())),
+            tags: params.tags,
+            materials: vec![MaterialVersion {
+                version: 1,
+                material_id: hex::encode(custos_crypto::rand::array::<32>()?),
+                created_ms: now,
+            }],
+        };
+        let material = Key256::generate()?;
+        let row = key_row(&record.region, &id);
+        let mut batch = Batch::new();
+        self.seal_material(&record, 1, &material, &mut batch)?;
+        batch
+            .require_absent(Table::Keys, row.clone())
+            .put(Table::Keys, row, encode_key(&record)?);
+        self.engine().commit(batch).await?;
+        Ok(CreateKeyResponse {
+            key_metadata: key_metadata(&record),
+        })
+    }
+}

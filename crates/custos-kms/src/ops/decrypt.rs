@@ -1,0 +1,94 @@
+//! `Decrypt`: a ciphertext blob back to its plaintext. The key comes from
+//! the blob; a `KeyId`, when given, must name the same key.
+
+use custos_store::Engine;
+use custos_wire::SecretBlob;
+use custos_wire::shapes::{DecryptRequest, DecryptResponse};
+use custos_wire::validation::Violations;
+
+use crate::ciphertext;
+use crate::model::KeyUsage;
+use crate::ops::{
+    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn,
+    require_symmetric_algorithm, require_usage,
+};
+use crate::{Caller, Kms, KmsError};
+
+/// What AWS answers when the blob names a key the caller cannot see.
+const UNKNOWN_KEY: &str = "The ciphertext refers to a customer master key that does not exist, \
+                           does not exist in this region, or you are not allowed to access.";
+
+impl<E: Engine> Kms<E> {
+    pub async fn decrypt(
+        &self,
+        caller: &Caller,
+        req: DecryptRequest,
+    ) -> Result<DecryptResponse, KmsError> {
+        let mut v = Violations::new();
+        v.required("ciphertextBlob", &req.ciphertext_blob);
+        v.blob_length(
+            "ciphertextBlob",
+            req.ciphertext_blob.as_ref().map(|b| b.0.len()),
+            1,
+            6144,
+            false,
+        );
+        check_key_id(&mut v, "keyId", &req.key_id);
+        check_grant_tokens(&mut v, &req.grant_tokens);
+        check_encryption_algorithm(&mut v, "encryptionAlgorithm", &req.encryption_algorithm);
+        if let Some(mods) = &req.dry_run_modifiers {
+            for m in mods {
+                v.one_of("dryRunModifiers", Some(m), &["IGNORE_CIPHERTEXT"]);
+            }
+        }
+        v.into_result()?;
+        if req.recipient.is_some() {
+            return Err(KmsError::UnsupportedOperation(
+                "Recipient (Nitro Enclaves attestation) is not supported by Custos.".into(),
+            ));
+        }
+        let blob = req.ciphertext_blob.unwrap_or_default().0;
+        let context = context(req.encryption_context);
+
+        // A named key is resolved first, as AWS does: a bad KeyId is a
+        // NotFoundException whatever the blob.
+        let named = match &req.key_id {
+            Some(raw) => Some(self.resolve(caller, raw).await?),
+            None => None,
+        };
+        let header = ciphertext::parse_header(&blob).map_err(|_| KmsError::InvalidCiphertext)?;
+        let key = self
+            .load_key(&caller.region, &header.key_id)
+            .await?
+            .ok_or_else(|| KmsError::AccessDenied(UNKNOWN_KEY.into()))?;
+        if let Some(named) = &named
+            && named.key_id != key.key_id
+        {
+            return Err(KmsError::IncorrectKey(
+                "The key ID in the request does not identify a CMK that can perform this \
+                 operation."
+                    .into(),
+            ));
+        }
+        self.authorize(caller, "kms:Decrypt", Some(&key))?;
+        self.require_enabled(&key)?;
+        require_usage(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
+        require_symmetric_algorithm(&key, req.encryption_algorithm.as_deref())?;
+        if req.dry_run == Some(true) {
+            return Err(KmsError::DryRun);
+        }
+
+        let version = key
+            .material(header.material_version)
+            .ok_or(KmsError::InvalidCiphertext)?;
+        let material = self.material(&key, version.version).await?;
+        let mut plaintext = ciphertext::decrypt(&material, &context, &blob)
+            .map_err(|_| KmsError::InvalidCiphertext)?;
+        Ok(DecryptResponse {
+            key_id: key_arn(&key),
+            plaintext: SecretBlob::new(std::mem::take(plaintext.expose_secret_mut())),
+            encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
+            key_material_id: Some(version.material_id.clone()),
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The KMS operations, one module each, named after the operation.
+//!
+//! Every operation is an `impl` block on [`crate::Kms`] with one public
+//! async method taking the [`crate::Caller`] and the request shape, in
+//! three steps: **parse** (model validation, then the operation's own
+//! rules, into domain types), **apply** (resolution, authorization, state,
+//! usage — in AWS's order — then the work), **respond**.
+//!
+//! This module holds the parsing helpers the operations share.
+
+pub mod create_alias;
+pub mod create_key;
+pub mod decrypt;
+pub mod delete_alias;
+pub mod describe_key;
+pub mod encrypt;
+pub mod generate_data_key;
+pub mod generate_data_key_without_plaintext;
+pub mod generate_random;
+pub mod list_aliases;
+pub mod list_keys;
+pub mod update_alias;
+
+use custos_wire::shapes::{self, KeyMetadata};
+use custos_wire::validation::Violations;
+use custos_wire::{SecretBlob, Timestamp};
+
+use crate::KmsError;
+use crate::context::EncryptionContext;
+use crate::model::{DataKeySpec, EncryptionAlgorithm, KeyRecord, KeySpec, KeyState, KeyUsage};
+
+/// The `KeyId` member: 1 to 2048 characters.
+pub(crate) fn check_key_id(v: &mut Violations, member: &'static str, key_id: &Option<String>) {
+    v.length(member, key_id.as_deref(), 1, 2048);
+}
+
+/// The `GrantTokens` member: at most 10 tokens of 1 to 8192 characters.
+pub(crate) fn check_grant_tokens(v: &mut Violations, tokens: &Option<Vec<String>>) {
+    if let Some(tokens) = tokens {
+        v.count("grantTokens", Some(tokens.len()), 0, 10);
+        for t in tokens {
+            v.length("grantTokens", Some(t), 1, 8192);
+        }
+    }
+}
+
+/// The `EncryptionAlgorithm` member.
+pub(crate) fn check_encryption_algorithm(
+    v: &mut Violations,
+    member: &'static str,
+    value: &Option<String>,
+) {
+    v.one_of(member, value.as_deref(), EncryptionAlgorithm::NAMES);
+}
+
+/// The `EncryptionContext` member: a missing context is the empty one.
+pub(crate) fn context(raw: Option<shapes::EncryptionContext>) -> EncryptionContext {
+    EncryptionContext::new(raw.unwrap_or_default())
+}
+
+/// The `Limit` member of list operations.
+pub(crate) fn check_limit(v: &mut Violations, limit: Option<i64>) {
+    v.range("limit", limit, 1, 1000);
+}
+
+/// The `Marker` member of list operations.
+pub(crate) fn check_marker(v: &mut Violations, marker: &Option<String>) {
+    v.length("marker", marker.as_deref(), 1, 1024);
+    v.pattern(
+        "marker",
+        marker.as_deref(),
+        |s| s.chars().all(|c| ('\u{20}'..='\u{ff}').contains(&c)),
+        "[\\u0020-\\u00FF]*",
+    );
+}
+
+/// The length of a data key, from exactly one of `NumberOfBytes` and
+/// `KeySpec` (already validated against the model).
+pub(crate) fn data_key_length(
+    number_of_bytes: Option<i64>,
+    key_spec: Option<&str>,
+) -> Result<usize, KmsError> {
+    match (number_of_bytes, key_spec.and_then(DataKeySpec::parse)) {
+        (Some(n), None) => Ok(usize::try_from(n).unwrap_or(0)),
+        (None, Some(DataKeySpec::Aes128)) => Ok(16),
+        (None, Some(DataKeySpec::Aes256)) => Ok(32),
+        _ => Err(KmsError::ValidationMessage(
+            "Please specify either number of bytes or key spec.".into(),
+        )),
+    }
+}
+
+/// Fresh random bytes for a data key or `GenerateRandom`.
+pub(crate) fn random_secret(len: usize) -> Result<SecretBlob, KmsError> {
+    let mut bytes = SecretBlob::new(vec![0u8; len]);
+    custos_crypto::rand::fill(&mut bytes.0)?;
+    Ok(bytes)
+}
+
+/// The usage check of cryptographic operations, with AWS's message.
+pub(crate) fn require_usage(
+    key: &KeyRecord,
+    usage: KeyUsage,
+    operation: &str,
+) -> Result<(), KmsError> {
+    if key.key_usage == usage {
+        Ok(())
+    } else {
+        Err(KmsError::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for {operation}.",
+            key_arn(key),
+            key.key_usage.as_str()
+        )))
+    }
+}
+
+/// The symmetric-key algorithm check: only `SYMMETRIC_DEFAULT` applies.
+pub(crate) fn require_symmetric_algorithm(
+    key: &KeyRecord,
+    algorithm: Option<&str>,
+) -> Result<(), KmsError> {
+    match algorithm {
+        None | Some("SYMMETRIC_DEFAULT") => Ok(()),
+        Some(other) => Err(KmsError::InvalidKeyUsage(format!(
+            "Algorithm {other} is incompatible with key spec {}.",
+            key.key_spec.as_str()
+        ))),
+    }
+}
+
+pub(crate) fn key_arn(key: &KeyRecord) -> String {
+    format!(
+        "arn:aws:kms:{}:{}:key/{}",
+        key.region, key.account_id, key.key_id
+    )
+}
+
+/// `KeyMetadata` as `CreateKey` and `DescribeKey` return it.
+pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
+    let symmetric = key.key_spec == KeySpec::SymmetricDefault;
+    KeyMetadata {
+        aws_account_id: key.account_id.clone(),
+        key_id: key.key_id.clone(),
+        arn: key_arn(key),
+        creation_date: Timestamp::from_millis(key.created_ms),
+        enabled: key.state == KeyState::Enabled,
+        description: key.description.clone(),
+        key_usage: Some(key.key_usage.as_str().to_owned()),
+        key_state: key.state.as_str().to_owned(),
+        deletion_date: key.deletion_ms.map(Timestamp::from_millis),
+        valid_to: None,
+        origin: key.origin.as_str().to_owned(),
+        expiration_model: None,
+        key_manager: "CUSTOMER".to_owned(),
+        customer_master_key_spec: key.key_spec.as_str().to_owned(),
+        key_spec: key.key_spec.as_str().to_owned(),
+        encryption_algorithms: symmetric.then(|| vec!["SYMMETRIC_DEFAULT".to_owned()]),
+        signing_algorithms: None,
+        key_agreement_algorithms: None,
+        mac_algorithms: None,
+        multi_region: false,
+        pending_deletion_window_in_days: key
+            .pending_window_days
+            .filter(|_| key.state == KeyState::PendingDeletion)
+            .map(i64::from),
+        current_key_material_id: key.current_material().map(|m| m.material_id.clone()),
+    }
+}
+
+/// The `AliasName` member: 1 to 256 characters of the model's pattern.
+pub(crate) fn check_alias_name(v: &mut Violations, name: &Option<String>) {
+    v.required("aliasName", name);
+    v.length("aliasName", name.as_deref(), 1, 256);
+    v.pattern(
+        "aliasName",
+        name.as_deref(),
+        crate::names::AliasName::matches_pattern,
+        crate::names::ALIAS_NAME_PATTERN,
+    );
+}
+
+/// An alias name a caller may create, move or delete: not under the
+/// reserved `alias/aws/`.
+pub(crate) fn customer_alias(name: &str) -> Result<crate::names::AliasName, KmsError> {
+    let alias = crate::names::AliasName::parse(name)?;
+    if alias.is_reserved() {
+        return Err(KmsError::NotAuthorized);
+    }
+    Ok(alias)
+}

@@ -1,0 +1,89 @@
+//! `UpdateAlias`: points an existing alias at another key of the same type
+//! and usage.
+
+use custos_store::{Batch, Engine, StoreError, Table};
+use custos_wire::shapes::{Empty, UpdateAliasRequest};
+use custos_wire::validation::Violations;
+
+use crate::keys::{alias_row, encode_alias};
+use crate::model::KeyState;
+use crate::names::{KeyRef, KeyUuid, alias_arn};
+use crate::ops::{check_alias_name, check_key_id, customer_alias, key_arn};
+use crate::{Caller, Kms, KmsError};
+
+impl<E: Engine> Kms<E> {
+    pub async fn update_alias(
+        &self,
+        caller: &Caller,
+        req: UpdateAliasRequest,
+    ) -> Result<Empty, KmsError> {
+        let mut v = Violations::new();
+        check_alias_name(&mut v, &req.alias_name);
+        v.required("targetKeyId", &req.target_key_id);
+        check_key_id(&mut v, "targetKeyId", &req.target_key_id);
+        v.into_result()?;
+        let alias = customer_alias(&req.alias_name.unwrap_or_default())?;
+        let target = req.target_key_id.unwrap_or_default();
+        if KeyRef::parse(&target).is_ok_and(|r| r.is_alias()) {
+            return Err(KmsError::ValidationMessage(
+                "Aliases must refer to keys. Not aliases".into(),
+            ));
+        }
+
+        let not_found = || {
+            KmsError::NotFound(format!(
+                "Alias {} is not found.",
+                alias_arn(&caller.region, self.account(), &alias)
+            ))
+        };
+        let row = alias_row(&caller.region, &alias);
+        let current_bytes = self
+            .engine()
+            .get(Table::Aliases, &row)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut record = crate::keys::decode_alias(&current_bytes)?;
+        let new_key = self.resolve(caller, &target).await?;
+        let old_id = KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
+            what: "alias record".into(),
+        })?;
+        let old_key = self.load_key(&caller.region, &old_id).await?;
+        self.authorize(caller, "kms:UpdateAlias", Some(&new_key))?;
+        if let Some(old_key) = &old_key {
+            self.authorize(caller, "kms:UpdateAlias", Some(old_key))?;
+        }
+        if new_key.state == KeyState::PendingDeletion {
+            return Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                key_arn(&new_key)
+            )));
+        }
+        if let Some(old_key) = &old_key
+            && (old_key.key_spec != new_key.key_spec || old_key.key_usage != new_key.key_usage)
+        {
+            return Err(KmsError::ValidationMessage(format!(
+                "Alias {} cannot be changed from a key of spec {} and usage {} to a key of \
+                 spec {} and usage {}: the current and new key must be of the same type and usage.",
+                alias,
+                old_key.key_spec.as_str(),
+                old_key.key_usage.as_str(),
+                new_key.key_spec.as_str(),
+                new_key.key_usage.as_str()
+            )));
+        }
+
+        record.key_id = new_key.key_id.clone();
+        record.updated_ms = self.now_ms();
+        let mut batch = Batch::new();
+        batch
+            .require_equals(Table::Aliases, row.clone(), current_bytes)
+            .put(Table::Aliases, row, encode_alias(&record)?);
+        match self.engine().commit(batch).await {
+            Ok(()) => Ok(Empty {}),
+            // Moved or deleted meanwhile: the caller may retry against the
+            // new state, as after any concurrent change on AWS.
+            Err(StoreError::Conflict) => Err(not_found()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

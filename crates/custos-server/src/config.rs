@@ -1,0 +1,358 @@
+//! Configuration: a TOML file, `CUSTOS_*` environment variables and
+//! command-line flags. Flags override the environment, which overrides the
+//! file, which overrides the defaults.
+//!
+//! The binary turns flags and environment into an [`Overrides`] (clap reads
+//! both, flags first); [`Config::resolve`] lays it over the file.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use custos_crypto::SecretBytes;
+use custos_kms::{AccountId, Region};
+use serde::Deserialize;
+
+/// The file, as written by a user. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub account_id: Option<String>,
+    pub regions: Option<Vec<String>>,
+    #[serde(default)]
+    pub tls: TlsFile,
+    pub insecure_plain_http: Option<bool>,
+    #[serde(default)]
+    pub bootstrap: BootstrapFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub enable_tls12: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapFile {
+    pub access_key_id: Option<String>,
+    pub secret_access_key_file: Option<PathBuf>,
+}
+
+/// Values from flags or the environment; `None` means "not given".
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub account_id: Option<String>,
+    pub regions: Option<Vec<String>>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub enable_tls12: Option<bool>,
+    pub insecure_plain_http: Option<bool>,
+    pub bootstrap_access_key_id: Option<String>,
+    /// The secret itself (from `CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY`).
+    pub bootstrap_secret_access_key: Option<SecretBytes>,
+    pub bootstrap_secret_access_key_file: Option<PathBuf>,
+}
+
+/// How TLS is set up.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// A certificate chain and key given by the operator (PEM files).
+    Files { cert: PathBuf, key: PathBuf },
+    /// A CA and server certificate generated into the data directory.
+    Generated,
+    /// No TLS: only with `insecure_plain_http`, only on loopback.
+    PlainHttp,
+}
+
+/// The resolved configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub account_id: Option<AccountId>,
+    pub regions: Vec<Region>,
+    pub tls: TlsSource,
+    pub enable_tls12: bool,
+    /// Bootstrap credentials given explicitly, for test rigs.
+    pub bootstrap: Option<(String, SecretBytes)>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+pub const DEFAULT_DATA_DIR: &str = "custos-data";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid value for {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(
+        "{path} is readable by other users (mode {mode:o}); secrets must be in files only \
+         their owner can read: run `chmod 600 {path}`"
+    )]
+    SecretFilePermissions { path: String, mode: u32 },
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.message().to_owned(),
+        })
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Reads a secret from a file that only its owner may read.
+pub fn read_secret_file(path: &Path) -> Result<SecretBytes, ConfigError> {
+    let shown = path.display().to_string();
+    let read_err = |source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let mode = std::fs::metadata(path)
+        .map_err(read_err)?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::SecretFilePermissions { path: shown, mode });
+    }
+    let mut bytes = SecretBytes::new(std::fs::read(path).map_err(read_err)?);
+    // A trailing newline is an editor's, not part of the secret.
+    let v = bytes.expose_secret_mut();
+    while v.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        v.pop();
+    }
+    Ok(bytes)
+}
+
+impl Config {
+    /// Lays `over` over `file` over the defaults, and checks the result.
+    pub fn resolve(file: ConfigFile, over: Overrides) -> Result<Config, ConfigError> {
+        let listen_text = over
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| invalid("listen", format!("'{listen_text}' is not an address:port")))?;
+        let data_dir = over
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let account_id = match over.account_id.or(file.account_id) {
+            Some(a) => Some(
+                AccountId::parse(&a)
+                    .ok_or_else(|| invalid("account_id", format!("'{a}' is not 12 digits")))?,
+            ),
+            None => None,
+        };
+        let region_names = over
+            .regions
+            .or(file.regions)
+            .unwrap_or_else(|| vec![DEFAULT_REGION.to_owned()]);
+        if region_names.is_empty() {
+            return Err(invalid("regions", "at least one region must be served"));
+        }
+        let regions = region_names
+            .iter()
+            .map(|r| {
+                Region::parse(r)
+                    .ok_or_else(|| invalid("regions", format!("'{r}' is not a region name")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let plain = over
+            .insecure_plain_http
+            .or(file.insecure_plain_http)
+            .unwrap_or(false);
+        let cert = over.tls_cert_file.or(file.tls.cert_file);
+        let key = over.tls_key_file.or(file.tls.key_file);
+        let tls = match (plain, cert, key) {
+            (true, None, None) => {
+                if !listen.ip().is_loopback() {
+                    return Err(invalid(
+                        "insecure_plain_http",
+                        format!(
+                            "plain HTTP is allowed only on a loopback address, not {}",
+                            listen.ip()
+                        ),
+                    ));
+                }
+                TlsSource::PlainHttp
+            }
+            (true, _, _) => {
+                return Err(invalid(
+                    "insecure_plain_http",
+                    "plain HTTP and TLS certificate files cannot both be given",
+                ));
+            }
+            (false, Some(cert), Some(key)) => TlsSource::Files { cert, key },
+            (false, None, None) => TlsSource::Generated,
+            (false, _, _) => {
+                return Err(invalid(
+                    "tls",
+                    "give both cert_file and key_file, or neither (to generate them)",
+                ));
+            }
+        };
+        let enable_tls12 = over.enable_tls12.or(file.tls.enable_tls12).unwrap_or(false);
+
+        let access_key_id = over
+            .bootstrap_access_key_id
+            .or(file.bootstrap.access_key_id);
+        let secret = match (
+            over.bootstrap_secret_access_key,
+            over.bootstrap_secret_access_key_file
+                .or(file.bootstrap.secret_access_key_file),
+        ) {
+            (Some(s), _) => Some(s),
+            (None, Some(path)) => Some(read_secret_file(&path)?),
+            (None, None) => None,
+        };
+        let bootstrap = match (access_key_id, secret) {
+            (Some(id), Some(secret)) => {
+                if !custos_kms::identity::valid_access_key_id(&id) {
+                    return Err(invalid(
+                        "bootstrap.access_key_id",
+                        "16 to 128 letters and digits",
+                    ));
+                }
+                if secret.len() < 16 {
+                    return Err(invalid(
+                        "bootstrap secret access key",
+                        "at least 16 characters",
+                    ));
+                }
+                Some((id, secret))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "bootstrap",
+                    "give both the access key id and the secret access key, or neither",
+                ));
+            }
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            account_id,
+            regions,
+            tls,
+            enable_tls12,
+            bootstrap,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(toml_text: &str) -> ConfigFile {
+        toml::from_str(toml_text).expect("toml")
+    }
+
+    #[test]
+    fn defaults_are_zero_config() {
+        let c = Config::resolve(ConfigFile::default(), Overrides::default()).expect("valid");
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.regions.len(), 1);
+        assert!(matches!(c.tls, TlsSource::Generated));
+        assert!(!c.enable_tls12);
+        assert!(c.bootstrap.is_none());
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file() {
+        let f = file(
+            "listen = \"127.0.0.1:1111\"\nregions = [\"eu-west-1\"]\naccount_id = \"111122223333\"",
+        );
+        let over = Overrides {
+            listen: Some("127.0.0.1:2222".into()),
+            ..Overrides::default()
+        };
+        let c = Config::resolve(f, over).expect("valid");
+        assert_eq!(c.listen.port(), 2222);
+        assert_eq!(c.regions[0].as_str(), "eu-west-1");
+        assert_eq!(c.account_id.expect("account").as_str(), "111122223333");
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        let over = |listen: &str| Overrides {
+            listen: Some(listen.into()),
+            insecure_plain_http: Some(true),
+            ..Overrides::default()
+        };
+        assert!(matches!(
+            Config::resolve(ConfigFile::default(), over("127.0.0.1:0"))
+                .expect("loopback")
+                .tls,
+            TlsSource::PlainHttp
+        ));
+        assert!(Config::resolve(ConfigFile::default(), over("[::1]:0")).is_ok());
+        assert!(Config::resolve(ConfigFile::default(), over("0.0.0.0:0")).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for t in [
+            "account_id = \"12\"",
+            "regions = []",
+            "regions = [\"Mars\"]",
+            "listen = \"nowhere\"",
+            "[tls]\ncert_file = \"a.pem\"",
+        ] {
+            assert!(
+                Config::resolve(file(t), Overrides::default()).is_err(),
+                "{t}"
+            );
+        }
+        assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn secret_files_must_be_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "abcdefghijklmnopqrstuvwxyz\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(matches!(
+            read_secret_file(&path),
+            Err(ConfigError::SecretFilePermissions { mode: 0o644, .. })
+        ));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let s = read_secret_file(&path).expect("private");
+        assert_eq!(s.expose_secret(), b"abcdefghijklmnopqrstuvwxyz");
+    }
+}

@@ -1,0 +1,204 @@
+//! The Custos HTTPS server: a thin adapter between the AWS KMS wire and
+//! the KMS domain.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML file, environment and flags, resolved.
+//! - [`tls`]: rustls on aws-lc-rs, and the generated CA and certificate.
+//! - [`server`]: the listener and the per-request pipeline
+//!   (limits → SigV4 → dispatch → audit → response).
+//! - `auth`: the SigV4 step; the only way to obtain a [`custos_kms::Caller`].
+//! - `dispatch`: JSON bodies to domain calls and back.
+//! - [`error`]: the single mapping of errors to `__type`, status, message.
+//! - [`audit`]: the audit step every authenticated request passes through.
+//!
+//! # What this crate deliberately does not do
+//!
+//! No key logic and no cryptography of its own: what a request means is
+//! the domain's (`custos-kms`), signatures are `custos-sigv4`'s, and
+//! primitives are `custos-crypto`'s.
+
+pub mod audit;
+mod auth;
+pub mod config;
+mod dispatch;
+pub mod error;
+pub mod server;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use custos_crypto::SecretBytes;
+use custos_kms::root_key::RootKeyError;
+use custos_kms::root_key::file::FileProvider;
+use custos_kms::{Kms, KmsError, OpenError, Settings, SystemClock};
+use custos_store::StoreError;
+use custos_store::redb::RedbEngine;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    RootKey(#[from] RootKeyError),
+    #[error("cannot open the store (is another Custos using this data directory?)")]
+    Store(#[source] StoreError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot set up the bootstrap identity")]
+    Bootstrap(#[source] KmsError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The address actually bound (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// Whether the server speaks TLS.
+    pub tls: bool,
+    /// The CA bundle clients should trust, when Custos generated it.
+    pub ca_bundle: Option<PathBuf>,
+    pub account_id: String,
+    pub regions: Vec<String>,
+    pub bootstrap_access_key_id: String,
+    /// The bootstrap secret when it was just generated (or given): shown once.
+    pub bootstrap_secret: Option<SecretBytes>,
+    /// Whether the root key comes from a development-only provider.
+    pub development_root_key: bool,
+    pub root_key_path: PathBuf,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// The endpoint URL clients use.
+    pub fn endpoint(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), and
+    /// returns once the listener is closed.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it
+    /// panics) — for the binary, which stops it on a signal instead.
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), StartError> {
+    let err = |source| StartError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if !path.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(err)?;
+    }
+    let mode = std::fs::metadata(path).map_err(err)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "the data directory is accessible by other users; consider chmod 700"
+        );
+    }
+    Ok(())
+}
+
+/// Opens the data directory and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    create_private_dir(&config.data_dir)?;
+    let root_key_path = config.data_dir.join("root.key");
+    let root = FileProvider::open_or_create(&root_key_path)?;
+    let engine =
+        RedbEngine::open(&config.data_dir.join("custos.redb")).map_err(StartError::Store)?;
+    let kms = Kms::open(
+        engine,
+        &root,
+        Settings {
+            account_id: config.account_id.clone(),
+            regions: config.regions.clone(),
+            clock: Arc::new(SystemClock),
+        },
+    )
+    .await?;
+    let bootstrap = kms
+        .ensure_bootstrap_identity(config.bootstrap)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    let tls = tls::setup(
+        &config.tls,
+        &config.data_dir,
+        config.listen.ip(),
+        config.enable_tls12,
+        &kms,
+    )?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let (ca_bundle, acceptor) = match tls {
+        Some(t) => (
+            t.ca_bundle.map(|p| std::fs::canonicalize(&p).unwrap_or(p)),
+            Some(tokio_rustls::TlsAcceptor::from(t.config)),
+        ),
+        None => (None, None),
+    };
+    let running_tls = acceptor.is_some();
+    let state = Arc::new(server::State {
+        kms,
+        audit: Box::new(audit::LogSink),
+    });
+    let account_id = state.kms.account().to_string();
+    let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, acceptor, state, rx));
+    Ok(Running {
+        local_addr,
+        tls: running_tls,
+        ca_bundle,
+        account_id,
+        regions,
+        bootstrap_access_key_id: bootstrap.access_key_id,
+        bootstrap_secret: bootstrap.new_secret,
+        development_root_key: true,
+        root_key_path,
+        shutdown: tx,
+        task,
+    })
+}

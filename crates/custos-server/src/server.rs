@@ -1,0 +1,286 @@
+//! The HTTPS listener: accepts connections, terminates TLS, reads each
+//! request within limits, authenticates it, dispatches it, audits it, and
+//! answers in the AWS JSON 1.1 format.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use custos_kms::{Caller, Kms};
+use custos_store::redb::RedbEngine;
+use custos_wire::{ErrorBody, Operation};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, AuditSink};
+use crate::dispatch::dispatch;
+use crate::error::ApiError;
+
+/// The largest request body accepted. The largest legitimate KMS request
+/// is a `CreateKey` or `PutKeyPolicy` with a 128 KiB policy, JSON-escaped.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+/// How long a client may take to send its headers, and then its body.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub kms: Kms<RedbEngine>,
+    pub audit: Box<dyn AuditSink>,
+}
+
+/// Accepts connections until `shutdown` turns true, then waits (a bounded
+/// time) for connections in flight.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off
+                        // rather than spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                let tls = tls.clone();
+                let shutdown = shutdown.clone();
+                connections.spawn(connection(stream, peer, tls, state, shutdown));
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+        tracing::warn!("connections still open at shutdown; closing them");
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    state: Arc<State>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let service = hyper::service::service_fn(move |req| {
+        let state = Arc::clone(&state);
+        async move { Ok::<_, Infallible>(handle(&state, peer, req).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .keep_alive(true);
+    match tls {
+        Some(acceptor) => {
+            let stream =
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            drive(
+                builder.serve_connection(TokioIo::new(stream), service),
+                shutdown,
+            )
+            .await;
+        }
+        None => {
+            drive(
+                builder.serve_connection(TokioIo::new(stream), service),
+                shutdown,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs a connection to its end, or until shutdown, letting the request in
+/// flight finish.
+async fn drive<I, S>(
+    conn: hyper::server::conn::http1::Connection<I, S>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// A fresh request id, shaped like AWS's (a random UUID).
+fn request_id() -> String {
+    let b: [u8; 16] = custos_crypto::rand::array().unwrap_or_default();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_be_bytes([b[4], b[5]]),
+        u16::from_be_bytes([b[6], b[7]]) & 0x0fff,
+        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
+        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]]),
+    )
+}
+
+async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let id = request_id();
+    let (status, body) = match answer(state, peer, req, &id).await {
+        Ok(body) => (StatusCode::OK, Bytes::from_owner(body)),
+        Err(e) => {
+            let (code, message) = e.to_wire();
+            if e.is_internal() {
+                tracing::error!(request_id = %id, error = ?e, "internal error");
+            } else {
+                tracing::debug!(request_id = %id, error = %code.type_name(), "request refused");
+            }
+            let body = serde_json::to_vec(&ErrorBody {
+                type_name: code.type_name(),
+                message: message.as_deref(),
+            })
+            .unwrap_or_default();
+            let status =
+                StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, Bytes::from(body))
+        }
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(custos_wire::CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+/// Everything between the request and its response body.
+async fn answer(
+    state: &State,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    request_id: &str,
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    let (parts, body) = req.into_parts();
+
+    // Refuse an oversized body before reading it, when its length is
+    // announced; otherwise stop reading at the limit.
+    let announced = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let collected =
+        tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
+            .await
+            .map_err(|_| ApiError::Timeout)?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    ApiError::BodyTooLarge {
+                        limit: MAX_BODY_BYTES,
+                    }
+                } else {
+                    ApiError::Serialization("The request body could not be read.".into())
+                }
+            })?;
+    // The body may hold a plaintext: keep it in a buffer wiped on drop.
+    let body = Zeroizing::new(collected.to_bytes().to_vec());
+
+    let caller = crate::auth::authenticate(&state.kms, &parts, &body).await?;
+
+    let op = match parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(target) if parts.method == http::Method::POST => Operation::from_target(target),
+        _ => None,
+    };
+    let result = match op {
+        Some(op) => dispatch(&state.kms, &caller, op, &body).await,
+        None => Err(ApiError::UnknownOperation),
+    };
+    audit(state, &caller, op, peer, request_id, &result)?;
+    result
+}
+
+/// Records the request; a failure to record fails the request.
+fn audit(
+    state: &State,
+    caller: &Caller,
+    op: Option<Operation>,
+    peer: SocketAddr,
+    request_id: &str,
+    result: &Result<Zeroizing<Vec<u8>>, ApiError>,
+) -> Result<(), ApiError> {
+    let error_code = result.as_ref().err().map(|e| e.to_wire().0.type_name());
+    let event = AuditEvent {
+        request_id,
+        operation: op.map_or("Unknown", Operation::name),
+        region: caller.region.as_str(),
+        access_key_id: &caller.access_key_id,
+        principal_arn: &caller.principal_arn,
+        source_ip: peer.ip(),
+        error_code,
+    };
+    state.audit.record(&event).map_err(ApiError::Audit)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_uuid_shaped_and_distinct() {
+        let a = super::request_id();
+        let b = super::request_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.as_bytes()[14], b'4');
+    }
+}

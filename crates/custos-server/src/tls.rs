@@ -1,0 +1,230 @@
+//! TLS: rustls on aws-lc-rs.
+//!
+//! TLS 1.3 only by default; TLS 1.2 when enabled, with ECDHE and AEAD
+//! cipher suites only. Key exchange offers the hybrid post-quantum group
+//! X25519MLKEM768 first (rustls' `prefer-post-quantum`), then X25519,
+//! P-256 and P-384.
+//!
+//! Without operator-supplied certificates, Custos generates, once, a CA and
+//! a server certificate for `localhost`, `127.0.0.1` and `::1` (and the
+//! listen address): `tls/ca.pem` is what clients trust (`AWS_CA_BUNDLE`).
+//! The CA's private key is discarded as soon as it has signed, so nobody —
+//! including whoever later reads the data directory — can mint another
+//! certificate clients would trust. The server's private key is stored
+//! sealed under the store key (`tls/server-key.sealed`), never in
+//! plaintext.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use custos_crypto::SecretBytes;
+use custos_kms::Kms;
+use rustls::ServerConfig;
+use rustls::crypto::aws_lc_rs as provider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::config::TlsSource;
+
+const SEAL_PURPOSE: &str = "tls-server-key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: no PEM certificate or key found")]
+    NoPem { path: String },
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("TLS configuration rejected: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("the sealed TLS key does not open with this store key")]
+    Sealed(#[source] custos_kms::KmsError),
+}
+
+/// What the server needs for TLS, and what to tell clients.
+#[derive(Debug)]
+pub struct TlsSetup {
+    pub config: Arc<ServerConfig>,
+    /// The CA bundle clients should trust, when Custos generated it.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
+    move |source| TlsError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Builds the rustls configuration from `source`.
+pub fn setup<E>(
+    source: &TlsSource,
+    data_dir: &Path,
+    listen_ip: IpAddr,
+    enable_tls12: bool,
+    kms: &Kms<E>,
+) -> Result<Option<TlsSetup>, TlsError> {
+    let (chain, key, ca_bundle) = match source {
+        TlsSource::PlainHttp => return Ok(None),
+        TlsSource::Files { cert, key } => {
+            let chain = read_certs(cert)?;
+            let key_der = read_key(key)?;
+            (chain, key_der, None)
+        }
+        TlsSource::Generated => {
+            let (chain, key) = generated(data_dir, listen_ip, kms)?;
+            (chain, key, Some(data_dir.join("tls").join("ca.pem")))
+        }
+    };
+    let versions: &[&rustls::SupportedProtocolVersion] = if enable_tls12 {
+        &[&rustls::version::TLS13, &rustls::version::TLS12]
+    } else {
+        &[&rustls::version::TLS13]
+    };
+    let mut crypto = provider::default_provider();
+    // Named explicitly rather than inherited: TLS 1.3's AEAD suites, and
+    // for TLS 1.2 only ECDHE key exchange with AEAD ciphers.
+    crypto.cipher_suites = {
+        use provider::cipher_suite::*;
+        vec![
+            TLS13_AES_256_GCM_SHA384,
+            TLS13_AES_128_GCM_SHA256,
+            TLS13_CHACHA20_POLY1305_SHA256,
+            TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ]
+    };
+    let mut config = ServerConfig::builder_with_provider(Arc::new(crypto))
+        .with_protocol_versions(versions)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(TlsSetup {
+        config: Arc::new(config),
+        ca_bundle,
+    }))
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = std::fs::read(path).map_err(io(path))?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io(path))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoPem {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(io(path))?);
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(io(path))?
+        .ok_or_else(|| TlsError::NoPem {
+            path: path.display().to_string(),
+        })
+}
+
+/// Loads the generated certificate and sealed key, generating them first
+/// if this data directory has none.
+fn generated<E>(
+    data_dir: &Path,
+    listen_ip: IpAddr,
+    kms: &Kms<E>,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let dir = data_dir.join("tls");
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server-key.sealed");
+    if !cert_path.exists() || !key_path.exists() {
+        generate(&dir, listen_ip, kms)?;
+    }
+    let chain = read_certs(&cert_path)?;
+    let sealed = std::fs::read(&key_path).map_err(io(&key_path))?;
+    let key = kms
+        .open_local(SEAL_PURPOSE, &sealed)
+        .map_err(TlsError::Sealed)?;
+    Ok((
+        chain,
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.expose_secret().to_vec())),
+    ))
+}
+
+fn generate<E>(dir: &Path, listen_ip: IpAddr, kms: &Kms<E>) -> Result<(), TlsError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::days(3650);
+
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.distinguished_name
+        .push(DnType::CommonName, "Custos local CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.not_before = now - time::Duration::hours(1);
+    ca.not_after = until;
+    let ca_cert = ca.self_signed(&ca_key)?;
+
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !listen_ip.is_unspecified() && !names.contains(&listen_ip.to_string()) {
+        names.push(listen_ip.to_string());
+    }
+    let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut server = CertificateParams::new(names)?;
+    server.distinguished_name.push(DnType::CommonName, "Custos");
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.not_before = now - time::Duration::hours(1);
+    server.not_after = until;
+    let issuer = Issuer::new(ca, ca_key);
+    let server_cert = server.signed_by(&server_key, &issuer)?;
+    // The CA key goes out of scope here and is never written anywhere.
+    drop(issuer);
+
+    let key_der = SecretBytes::new(server_key.serialize_der());
+    let sealed = kms
+        .seal_local(SEAL_PURPOSE, key_der.expose_secret())
+        .map_err(TlsError::Sealed)?;
+    write_atomically(&dir.join("server-key.sealed"), &sealed)?;
+    write_atomically(
+        &dir.join("server.pem"),
+        format!("{}{}", server_cert.pem(), ca_cert.pem()).as_bytes(),
+    )?;
+    write_atomically(&dir.join("ca.pem"), ca_cert.pem().as_bytes())?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` durably: a temporary file, fsync, rename,
+/// fsync of the directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The operations Custos recognises, named as in `X-Amz-Target`.
+
+macro_rules! operations {
+    ($($name:ident),* $(,)?) => {
+        /// A KMS operation.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($name,)*
+        }
+
+        impl Operation {
+            pub const ALL: &'static [Operation] = &[$(Operation::$name),*];
+
+            /// The operation name, as after `TrentService.`.
+            pub fn name(self) -> &'static str {
+                match self { $(Operation::$name => stringify!($name),)* }
+            }
+
+            /// Parses the value of an `X-Amz-Target` header.
+            pub fn from_target(target: &str) -> Option<Operation> {
+                let name = target.strip_prefix(crate::TARGET_PREFIX)?;
+                match name {
+                    $(stringify!($name) => Some(Operation::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+operations! {
+    CreateAlias,
+    CreateKey,
+    Decrypt,
+    DeleteAlias,
+    DescribeKey,
+    Encrypt,
+    GenerateDataKey,
+    GenerateDataKeyWithoutPlaintext,
+    GenerateRandom,
+    ListAliases,
+    ListKeys,
+    UpdateAlias,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_round_trip() {
+        for op in Operation::ALL {
+            let target = format!("TrentService.{}", op.name());
+            assert_eq!(Operation::from_target(&target), Some(*op));
+        }
+        assert_eq!(Operation::from_target("TrentService.Nope"), None);
+        assert_eq!(Operation::from_target("Encrypt"), None);
+        assert_eq!(Operation::from_target("trentservice.Encrypt"), None);
+    }
+}

@@ -1,0 +1,342 @@
+//! Request and response shapes, with the member names of the AWS KMS
+//! service model (`kms/2014-11-01`).
+//!
+//! Requests accept and ignore unknown members, as AWS does. Enumerations
+//! arrive as plain strings so that an unknown value is a
+//! `ValidationException` listing the allowed set, not a
+//! `SerializationException`. Integers arrive as `i64` for the same reason
+//! (out of range is a validation error).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Blob, SecretBlob, Timestamp};
+
+/// An encryption context as it arrives: a JSON object of strings.
+pub type EncryptionContext = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub tag_key: Option<String>,
+    pub tag_value: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Keys
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateKeyRequest {
+    pub policy: Option<String>,
+    pub description: Option<String>,
+    pub key_usage: Option<String>,
+    pub customer_master_key_spec: Option<String>,
+    pub key_spec: Option<String>,
+    pub origin: Option<String>,
+    pub custom_key_store_id: Option<String>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+    pub tags: Option<Vec<Tag>>,
+    pub multi_region: Option<bool>,
+    pub xks_key_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyResponse {
+    pub key_metadata: KeyMetadata,
+}
+
+/// What `DescribeKey` and `CreateKey` return about a key.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadata {
+    #[serde(rename = "AWSAccountId")]
+    pub aws_account_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub creation_date: Timestamp,
+    pub enabled: bool,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_usage: Option<String>,
+    pub key_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<Timestamp>,
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<String>,
+    pub key_manager: String,
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<String>>,
+    pub multi_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_deletion_window_in_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeKeyRequest {
+    pub key_id: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyResponse {
+    pub key_metadata: KeyMetadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListKeysRequest {
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyListEntry {
+    pub key_id: String,
+    pub key_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysResponse {
+    pub keys: Vec<KeyListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    pub truncated: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Cryptographic operations
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EncryptRequest {
+    pub key_id: Option<String>,
+    pub plaintext: Option<SecretBlob>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptResponse {
+    pub ciphertext_blob: Blob,
+    pub key_id: String,
+    pub encryption_algorithm: String,
+}
+
+/// The `Recipient` member (Nitro Enclaves attestation). Custos has no
+/// enclave attestation; the member is recognised only to refuse it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RecipientInfo {
+    pub key_encryption_algorithm: Option<String>,
+    pub attestation_document: Option<Blob>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DecryptRequest {
+    pub ciphertext_blob: Option<Blob>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub key_id: Option<String>,
+    pub encryption_algorithm: Option<String>,
+    pub recipient: Option<RecipientInfo>,
+    pub dry_run: Option<bool>,
+    pub dry_run_modifiers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptResponse {
+    pub key_id: String,
+    pub plaintext: SecretBlob,
+    pub encryption_algorithm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateDataKeyRequest {
+    pub key_id: Option<String>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub number_of_bytes: Option<i64>,
+    pub key_spec: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub recipient: Option<RecipientInfo>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyResponse {
+    pub ciphertext_blob: Blob,
+    pub plaintext: SecretBlob,
+    pub key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateDataKeyWithoutPlaintextRequest {
+    pub key_id: Option<String>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub key_spec: Option<String>,
+    pub number_of_bytes: Option<i64>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyWithoutPlaintextResponse {
+    pub ciphertext_blob: Blob,
+    pub key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateRandomRequest {
+    pub number_of_bytes: Option<i64>,
+    pub custom_key_store_id: Option<String>,
+    pub recipient: Option<RecipientInfo>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateRandomResponse {
+    pub plaintext: SecretBlob,
+}
+
+// ---------------------------------------------------------------------------
+// Aliases
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateAliasRequest {
+    pub alias_name: Option<String>,
+    pub target_key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateAliasRequest {
+    pub alias_name: Option<String>,
+    pub target_key_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeleteAliasRequest {
+    pub alias_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListAliasesRequest {
+    pub key_id: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasListEntry {
+    pub alias_name: String,
+    pub alias_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_date: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesResponse {
+    pub aliases: Vec<AliasListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    pub truncated: bool,
+}
+
+/// The empty response of operations that return nothing.
+#[derive(Debug, Default, Serialize)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_use_aws_member_names_and_ignore_unknown_ones() {
+        let r: EncryptRequest = serde_json::from_str(
+            r#"{"KeyId":"alias/a","Plaintext":"aGk=","EncryptionContext":{"k":"v"},"Whatever":1}"#,
+        )
+        .expect("valid");
+        assert_eq!(r.key_id.as_deref(), Some("alias/a"));
+        assert_eq!(r.plaintext.map(|p| p.len()), Some(2));
+        assert_eq!(
+            r.encryption_context
+                .expect("ctx")
+                .get("k")
+                .map(String::as_str),
+            Some("v")
+        );
+        let r: GenerateDataKeyRequest =
+            serde_json::from_str(r#"{"KeyId":null,"NumberOfBytes":99999999999}"#).expect("valid");
+        assert_eq!(r.key_id, None);
+        assert_eq!(r.number_of_bytes, Some(99_999_999_999));
+    }
+
+    #[test]
+    fn wrong_types_are_rejected() {
+        assert!(serde_json::from_str::<ListKeysRequest>(r#"{"Limit":"ten"}"#).is_err());
+        assert!(serde_json::from_str::<EncryptRequest>(r#"{"Plaintext":5}"#).is_err());
+        assert!(
+            serde_json::from_str::<EncryptRequest>(r#"{"EncryptionContext":{"a":1}}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn responses_use_aws_member_names() {
+        let r = ListKeysResponse {
+            keys: vec![KeyListEntry {
+                key_id: "k".into(),
+                key_arn: "a".into(),
+            }],
+            next_marker: None,
+            truncated: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&r).expect("ser"),
+            r#"{"Keys":[{"KeyId":"k","KeyArn":"a"}],"Truncated":false}"#
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! `custos`: the command-line entry point.
+//!
+//! `custos server` runs the KMS service. Later subcommands (`encrypt`,
+//! `decrypt`, `inspect`) are clients of it.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use custos_server::config::{Config, ConfigFile, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "custos",
+    version,
+    about = "A self-hosted key management service that speaks the AWS KMS API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the KMS server (HTTPS, AWS KMS JSON 1.1 API).
+    Server(ServerArgs),
+}
+
+/// Flags override `CUSTOS_*` environment variables, which override the
+/// configuration file, which overrides the defaults.
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "CUSTOS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:8443].
+    #[arg(long, env = "CUSTOS_LISTEN")]
+    listen: Option<String>,
+    /// Data directory [default: ./custos-data].
+    #[arg(long, env = "CUSTOS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The 12-digit account id [default: generated on first start].
+    #[arg(long, env = "CUSTOS_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Regions served, comma-separated [default: us-east-1].
+    #[arg(long, env = "CUSTOS_REGIONS", value_delimiter = ',')]
+    regions: Option<Vec<String>>,
+    /// PEM certificate chain [default: a generated CA and certificate].
+    #[arg(long, env = "CUSTOS_TLS_CERT_FILE", requires = "tls_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "CUSTOS_TLS_KEY_FILE", requires = "tls_cert_file")]
+    tls_key_file: Option<PathBuf>,
+    /// Also accept TLS 1.2 (ECDHE with AEAD ciphers only).
+    #[arg(long, env = "CUSTOS_ENABLE_TLS12")]
+    enable_tls12: bool,
+    /// Serve plain HTTP, without TLS. Refused unless listening on loopback.
+    #[arg(long, env = "CUSTOS_INSECURE_PLAIN_HTTP")]
+    insecure_plain_http: bool,
+    /// Access key id of the bootstrap administrator (for test rigs).
+    #[arg(long, env = "CUSTOS_BOOTSTRAP_ACCESS_KEY_ID")]
+    bootstrap_access_key_id: Option<String>,
+    /// File holding the bootstrap secret access key (mode 0600).
+    #[arg(long, env = "CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY_FILE")]
+    bootstrap_secret_access_key_file: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Server(args) => run_server(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Output piped into `head` is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("custos: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    // The secret itself may come from the environment only, never a flag
+    // (flags show in `ps`).
+    let secret_from_env = std::env::var_os("CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY")
+        .map(|v| custos_crypto::SecretBytes::new(v.into_encoded_bytes()));
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        account_id: args.account_id,
+        regions: args.regions,
+        tls_cert_file: args.tls_cert_file,
+        tls_key_file: args.tls_key_file,
+        enable_tls12: args.enable_tls12.then_some(true),
+        insecure_plain_http: args.insecure_plain_http.then_some(true),
+        bootstrap_access_key_id: args.bootstrap_access_key_id,
+        bootstrap_secret_access_key: secret_from_env,
+        bootstrap_secret_access_key_file: args.bootstrap_secret_access_key_file,
+    };
+    let config = Config::resolve(file, overrides)?;
+    let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let running = custos_server::start(config).await?;
+        print_banner(&running, &data_dir)?;
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Tells the user what to paste so that the AWS CLI and SDKs reach Custos.
+fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Custos {} is listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        r.endpoint()
+    )?;
+    writeln!(out, "  data directory: {}", data_dir.display())?;
+    writeln!(
+        out,
+        "  account: {}   regions: {}",
+        r.account_id,
+        r.regions.join(", ")
+    )?;
+    if r.development_root_key {
+        writeln!(
+            out,
+            "  root key: development key file {} (keep the data directory private; \
+             not for production)",
+            r.root_key_path.display()
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "To use it with the AWS CLI and SDKs:")?;
+    writeln!(out, "export AWS_ENDPOINT_URL_KMS={}", r.endpoint())?;
+    if let Some(ca) = &r.ca_bundle {
+        writeln!(out, "export AWS_CA_BUNDLE={}", ca.display())?;
+    }
+    writeln!(
+        out,
+        "export AWS_REGION={}",
+        r.regions.first().map_or("us-east-1", String::as_str)
+    )?;
+    writeln!(
+        out,
+        "export AWS_ACCESS_KEY_ID={}",
+        r.bootstrap_access_key_id
+    )?;
+    match &r.bootstrap_secret {
+        Some(secret) => {
+            let shown = String::from_utf8_lossy(secret.expose_secret());
+            writeln!(out, "export AWS_SECRET_ACCESS_KEY={shown}")?;
+            writeln!(out, "# The secret access key is shown once; store it now.")?;
+        }
+        None => writeln!(
+            out,
+            "# AWS_SECRET_ACCESS_KEY: the one printed at this data directory's first start."
+        )?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

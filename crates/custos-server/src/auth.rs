@@ -27,6 +27,11 @@ pub(crate) async fn authenticate<E: Engine>(
         body,
     };
     let signed = custos_sigv4::parse(&request)?;
+    // Custos issues no temporary credentials: a session token can only be
+    // one it never issued.
+    if signed.security_token().is_some() {
+        return Err(AuthError::UnrecognizedClient.into());
+    }
     let region =
         kms.served_region(signed.region())
             .cloned()

@@ -22,6 +22,7 @@ use custos_crypto::SecretBytes;
 use custos_kms::Kms;
 use rustls::ServerConfig;
 use rustls::crypto::aws_lc_rs as provider;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::config::TlsSource;
@@ -116,9 +117,11 @@ pub fn setup<E>(
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = std::fs::read(path).map_err(io(path))?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(io(path))?;
+        .map_err(|_| TlsError::NoPem {
+            path: path.display().to_string(),
+        })?;
     if certs.is_empty() {
         return Err(TlsError::NoPem {
             path: path.display().to_string(),
@@ -129,11 +132,9 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(io(path))?);
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(io(path))?
-        .ok_or_else(|| TlsError::NoPem {
-            path: path.display().to_string(),
-        })
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoPem {
+        path: path.display().to_string(),
+    })
 }
 
 /// Loads the generated certificate and sealed key, generating them first

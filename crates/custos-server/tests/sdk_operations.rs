@@ -20,7 +20,13 @@ async fn create_and_describe_key() {
     let created = kms
         .create_key()
         .description("my key")
-        .tags(Tag::builder().tag_key("team").tag_value("core").build().expect("tag"))
+        .tags(
+            Tag::builder()
+                .tag_key("team")
+                .tag_value("core")
+                .build()
+                .expect("tag"),
+        )
         .send()
         .await
         .expect("CreateKey");
@@ -38,7 +44,10 @@ async fn create_and_describe_key() {
     assert_eq!(meta.key_manager().map(|o| o.as_str()), Some("CUSTOMER"));
     assert_eq!(meta.multi_region(), Some(false));
     assert_eq!(
-        meta.encryption_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        meta.encryption_algorithms()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
         ["SYMMETRIC_DEFAULT"]
     );
     let now = std::time::SystemTime::now()
@@ -61,27 +70,72 @@ async fn create_and_describe_key() {
         "alias/described".to_owned(),
         format!("arn:aws:kms:{REGION}:{ACCOUNT}:alias/described"),
     ] {
-        let d = kms.describe_key().key_id(&form).send().await.expect("DescribeKey");
-        assert_eq!(d.key_metadata().map(|m| m.key_id()), Some(id.as_str()), "{form}");
+        let d = kms
+            .describe_key()
+            .key_id(&form)
+            .send()
+            .await
+            .expect("DescribeKey");
+        assert_eq!(
+            d.key_metadata().map(|m| m.key_id()),
+            Some(id.as_str()),
+            "{form}"
+        );
     }
 
-    let e = kms.describe_key().key_id("nope").send().await.expect_err("bad id");
-    assert_eq!(error_of(&e), ("NotFoundException".into(), "Invalid keyId 'nope'".into(), 400));
-    let missing = "00000000-0000-4000-8000-000000000000";
-    let e = kms.describe_key().key_id(missing).send().await.expect_err("missing");
+    let e = kms
+        .describe_key()
+        .key_id("nope")
+        .send()
+        .await
+        .expect_err("bad id");
     assert_eq!(
         error_of(&e),
-        ("NotFoundException".into(), format!("Key '{}' does not exist", arn(missing)), 400)
+        (
+            "NotFoundException".into(),
+            "Invalid keyId 'nope'".into(),
+            400
+        )
     );
-    let e = kms.describe_key().key_id("alias/none").send().await.expect_err("no alias");
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let e = kms
+        .describe_key()
+        .key_id(missing)
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(
+        error_of(&e),
+        (
+            "NotFoundException".into(),
+            format!("Key '{}' does not exist", arn(missing)),
+            400
+        )
+    );
+    let e = kms
+        .describe_key()
+        .key_id("alias/none")
+        .send()
+        .await
+        .expect_err("no alias");
     assert_eq!(
         error_of(&e).1,
         format!("Alias arn:aws:kms:{REGION}:{ACCOUNT}:alias/none is not found.")
     );
     let other_region = format!("arn:aws:kms:ap-southeast-1:{ACCOUNT}:key/{id}");
-    let e = kms.describe_key().key_id(other_region).send().await.expect_err("region");
+    let e = kms
+        .describe_key()
+        .key_id(other_region)
+        .send()
+        .await
+        .expect_err("region");
     assert_eq!(error_of(&e).1, "Invalid arn ap-southeast-1");
-    let e = kms.describe_key().key_id("").send().await.expect_err("empty");
+    let e = kms
+        .describe_key()
+        .key_id("")
+        .send()
+        .await
+        .expect_err("empty");
     assert_eq!(
         error_of(&e),
         (
@@ -112,7 +166,12 @@ async fn create_key_refuses_what_aws_refuses() {
         error_of(&e).1,
         "KeyUsage SIGN_VERIFY is not compatible with KeySpec SYMMETRIC_DEFAULT"
     );
-    let e = kms.create_key().key_spec(KeySpec::Rsa2048).send().await.expect_err("no usage");
+    let e = kms
+        .create_key()
+        .key_spec(KeySpec::Rsa2048)
+        .send()
+        .await
+        .expect_err("no usage");
     assert_eq!(error_of(&e).0, "ValidationException");
     let e = kms
         .create_key()
@@ -122,11 +181,22 @@ async fn create_key_refuses_what_aws_refuses() {
         .await
         .expect_err("not yet");
     assert_eq!(error_of(&e).0, "UnsupportedOperationException");
-    let e = kms.create_key().policy("not json").send().await.expect_err("policy");
+    let e = kms
+        .create_key()
+        .policy("not json")
+        .send()
+        .await
+        .expect_err("policy");
     assert_eq!(error_of(&e).0, "MalformedPolicyDocumentException");
     let e = kms
         .create_key()
-        .tags(Tag::builder().tag_key("aws:x").tag_value("y").build().expect("tag"))
+        .tags(
+            Tag::builder()
+                .tag_key("aws:x")
+                .tag_value("y")
+                .build()
+                .expect("tag"),
+        )
         .send()
         .await
         .expect_err("reserved tag");
@@ -156,7 +226,11 @@ async fn list_keys_pages_through_every_key() {
     }
     // A key in another region is not listed here.
     let paris = client_with(&server, "eu-west-3", common::ACCESS_KEY, common::SECRET_KEY);
-    paris.create_key().send().await.expect("CreateKey in eu-west-3");
+    paris
+        .create_key()
+        .send()
+        .await
+        .expect("CreateKey in eu-west-3");
 
     let mut seen = Vec::new();
     let mut marker = None;
@@ -188,9 +262,19 @@ async fn list_keys_pages_through_every_key() {
         "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: \
          Member must have value greater than or equal to 1"
     );
-    let e = kms.list_keys().limit(1001).send().await.expect_err("limit 1001");
+    let e = kms
+        .list_keys()
+        .limit(1001)
+        .send()
+        .await
+        .expect_err("limit 1001");
     assert_eq!(error_of(&e).0, "ValidationException");
-    let e = kms.list_keys().marker("garbage").send().await.expect_err("marker");
+    let e = kms
+        .list_keys()
+        .marker("garbage")
+        .send()
+        .await
+        .expect_err("marker");
     assert_eq!(error_of(&e).0, "InvalidMarkerException");
     server.shutdown().await;
 }
@@ -231,7 +315,10 @@ async fn encrypt_and_decrypt_with_every_key_id_form() {
             .await
             .expect("Encrypt");
         assert_eq!(out.key_id(), Some(arn(&id).as_str()), "{form}");
-        assert_eq!(out.encryption_algorithm().map(|a| a.as_str()), Some("SYMMETRIC_DEFAULT"));
+        assert_eq!(
+            out.encryption_algorithm().map(|a| a.as_str()),
+            Some("SYMMETRIC_DEFAULT")
+        );
         let blob = out.ciphertext_blob().expect("blob").clone();
 
         // Without KeyId, and with the same key named in every form.
@@ -242,7 +329,10 @@ async fn encrypt_and_decrypt_with_every_key_id_form() {
             .send()
             .await
             .expect("Decrypt");
-        assert_eq!(plain.plaintext().map(|p| p.as_ref()), Some(&b"attack at dawn"[..]));
+        assert_eq!(
+            plain.plaintext().map(|p| p.as_ref()),
+            Some(&b"attack at dawn"[..])
+        );
         assert_eq!(plain.key_id(), Some(arn(&id).as_str()));
         for named in &forms {
             kms.decrypt()
@@ -263,9 +353,17 @@ async fn encrypt_and_decrypt_with_every_key_id_form() {
                 .send()
                 .await
                 .expect_err("wrong context");
-            assert_eq!(error_of(&e), ("InvalidCiphertextException".into(), String::new(), 400));
+            assert_eq!(
+                error_of(&e),
+                ("InvalidCiphertextException".into(), String::new(), 400)
+            );
         }
-        let e = kms.decrypt().ciphertext_blob(blob.clone()).send().await.expect_err("no ctx");
+        let e = kms
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .send()
+            .await
+            .expect_err("no ctx");
         assert_eq!(error_of(&e).0, "InvalidCiphertextException");
     }
 
@@ -284,7 +382,12 @@ async fn encrypt_and_decrypt_with_every_key_id_form() {
     for i in (0..blob.len()).step_by(3) {
         let mut bad = blob.clone();
         bad[i] ^= 0x01;
-        let e = kms.decrypt().ciphertext_blob(Blob::new(bad)).send().await.expect_err("flip");
+        let e = kms
+            .decrypt()
+            .ciphertext_blob(Blob::new(bad))
+            .send()
+            .await
+            .expect_err("flip");
         let code = error_of(&e).0;
         // Byte 1..17 names the key: a flip there names a key that does not
         // exist, which AWS reports as AccessDenied.
@@ -439,7 +542,12 @@ async fn data_keys_and_random_bytes() {
         .expect("Decrypt");
     assert_eq!(back.plaintext().expect("pt").as_ref().len(), 32);
 
-    let e = kms.generate_data_key().key_id(&id).send().await.expect_err("neither");
+    let e = kms
+        .generate_data_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect_err("neither");
     assert_eq!(
         error_of(&e),
         (
@@ -478,13 +586,28 @@ async fn data_keys_and_random_bytes() {
         .expect_err("no alias");
     assert_eq!(error_of(&e).0, "NotFoundException");
 
-    let r = kms.generate_random().number_of_bytes(1024).send().await.expect("GenerateRandom");
+    let r = kms
+        .generate_random()
+        .number_of_bytes(1024)
+        .send()
+        .await
+        .expect("GenerateRandom");
     let bytes = r.plaintext().expect("pt").as_ref().to_vec();
     assert_eq!(bytes.len(), 1024);
     assert!(bytes.iter().any(|b| *b != 0));
-    let r2 = kms.generate_random().number_of_bytes(1024).send().await.expect("GenerateRandom");
+    let r2 = kms
+        .generate_random()
+        .number_of_bytes(1024)
+        .send()
+        .await
+        .expect("GenerateRandom");
     assert_ne!(r2.plaintext().expect("pt").as_ref(), &bytes[..]);
-    let e = kms.generate_random().number_of_bytes(0).send().await.expect_err("zero");
+    let e = kms
+        .generate_random()
+        .number_of_bytes(0)
+        .send()
+        .await
+        .expect_err("zero");
     assert_eq!(error_of(&e).0, "ValidationException");
     let e = kms.generate_random().send().await.expect_err("missing");
     assert_eq!(error_of(&e).1, "NumberOfBytes is required.");
@@ -527,7 +650,9 @@ async fn aliases_follow_aws_rules() {
         error_of(&e),
         (
             "AlreadyExistsException".into(),
-            format!("An alias with the name arn:aws:kms:{REGION}:{ACCOUNT}:alias/one already exists"),
+            format!(
+                "An alias with the name arn:aws:kms:{REGION}:{ACCOUNT}:alias/one already exists"
+            ),
             400
         )
     );
@@ -587,7 +712,13 @@ async fn aliases_follow_aws_rules() {
             names.push(al.alias_name().expect("name").to_owned());
             assert_eq!(
                 al.alias_arn(),
-                Some(format!("arn:aws:kms:{REGION}:{ACCOUNT}:{}", al.alias_name().expect("name")).as_str())
+                Some(
+                    format!(
+                        "arn:aws:kms:{REGION}:{ACCOUNT}:{}",
+                        al.alias_name().expect("name")
+                    )
+                    .as_str()
+                )
             );
             assert!(al.creation_date().is_some());
         }
@@ -599,8 +730,17 @@ async fn aliases_follow_aws_rules() {
     assert_eq!(names, ["alias/b", "alias/one", "alias/three", "alias/two"]);
     let of_a = kms.list_aliases().key_id(&a).send().await.expect("filter");
     assert_eq!(of_a.aliases().len(), 3);
-    assert!(of_a.aliases().iter().all(|x| x.target_key_id() == Some(a.as_str())));
-    let of_b = kms.list_aliases().key_id(arn(&b)).send().await.expect("filter by ARN");
+    assert!(
+        of_a.aliases()
+            .iter()
+            .all(|x| x.target_key_id() == Some(a.as_str()))
+    );
+    let of_b = kms
+        .list_aliases()
+        .key_id(arn(&b))
+        .send()
+        .await
+        .expect("filter by ARN");
     assert_eq!(of_b.aliases().len(), 1);
     let e = kms
         .list_aliases()
@@ -634,17 +774,35 @@ async fn aliases_follow_aws_rules() {
         .expect_err("missing");
     assert_eq!(error_of(&e).0, "NotFoundException");
 
-    kms.delete_alias().alias_name("alias/one").send().await.expect("DeleteAlias");
-    let e = kms.delete_alias().alias_name("alias/one").send().await.expect_err("gone");
+    kms.delete_alias()
+        .alias_name("alias/one")
+        .send()
+        .await
+        .expect("DeleteAlias");
+    let e = kms
+        .delete_alias()
+        .alias_name("alias/one")
+        .send()
+        .await
+        .expect_err("gone");
     assert_eq!(
         error_of(&e).1,
         format!("Alias arn:aws:kms:{REGION}:{ACCOUNT}:alias/one is not found.")
     );
-    let e = kms.delete_alias().alias_name("alias/aws/s3").send().await.expect_err("reserved");
+    let e = kms
+        .delete_alias()
+        .alias_name("alias/aws/s3")
+        .send()
+        .await
+        .expect_err("reserved");
     assert_eq!(error_of(&e).0, "NotAuthorizedException");
     // Aliases are per region.
     let paris = client_with(&server, "eu-west-3", common::ACCESS_KEY, common::SECRET_KEY);
-    let listed = paris.list_aliases().send().await.expect("ListAliases in eu-west-3");
+    let listed = paris
+        .list_aliases()
+        .send()
+        .await
+        .expect("ListAliases in eu-west-3");
     assert!(listed.aliases().is_empty());
     server.shutdown().await;
 }
@@ -654,8 +812,17 @@ async fn authentication_is_enforced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
 
-    let wrong_secret = client_with(&server, REGION, common::ACCESS_KEY, "wrong-secret-wrong-secret");
-    let e = wrong_secret.list_keys().send().await.expect_err("bad secret");
+    let wrong_secret = client_with(
+        &server,
+        REGION,
+        common::ACCESS_KEY,
+        "wrong-secret-wrong-secret",
+    );
+    let e = wrong_secret
+        .list_keys()
+        .send()
+        .await
+        .expect_err("bad secret");
     assert_eq!(
         error_of(&e),
         (
@@ -677,10 +844,22 @@ async fn authentication_is_enforced() {
             400
         )
     );
-    let elsewhere = client_with(&server, "ap-south-1", common::ACCESS_KEY, common::SECRET_KEY);
-    let e = elsewhere.list_keys().send().await.expect_err("unserved region");
+    let elsewhere = client_with(
+        &server,
+        "ap-south-1",
+        common::ACCESS_KEY,
+        common::SECRET_KEY,
+    );
+    let e = elsewhere
+        .list_keys()
+        .send()
+        .await
+        .expect_err("unserved region");
     let (code, message, _) = error_of(&e);
     assert_eq!(code, "InvalidSignatureException");
-    assert!(message.starts_with("Credential should be scoped to a valid region"), "{message}");
+    assert!(
+        message.starts_with("Credential should be scoped to a valid region"),
+        "{message}"
+    );
     server.shutdown().await;
 }

@@ -1,7 +1,10 @@
 //! Shared test rig: the real server on 127.0.0.1:0 over HTTPS, driven by
 //! the official `aws-sdk-kms` client.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the rig")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the rig"
+)]
 
 use std::path::Path;
 
@@ -69,7 +72,11 @@ pub(crate) fn client_with(
         .region(Region::new(region.to_owned()))
         .endpoint_url(running.endpoint())
         .credentials_provider(Credentials::new(
-            access_key, secret_key, None, None, "custos-test",
+            access_key,
+            secret_key,
+            None,
+            None,
+            "custos-test",
         ))
         .http_client(http)
         .build();

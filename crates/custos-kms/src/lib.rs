@@ -43,6 +43,9 @@ pub mod policy;
 pub mod root_key;
 pub(crate) mod seal;
 
+#[cfg(test)]
+mod at_rest_tests;
+
 use std::sync::Arc;
 
 use custos_crypto::Key256;

@@ -47,6 +47,12 @@ impl Sealer {
         Self { store_key }
     }
 
+    /// The store key, for tests that prove it never reaches the disk.
+    #[cfg(test)]
+    pub(crate) fn store_key_for_tests(&self) -> &[u8] {
+        self.store_key.expose_secret()
+    }
+
     pub(crate) fn seal(&self, aad: &[u8], secret: &[u8]) -> Result<Vec<u8>, custos_crypto::Error> {
         let nonce: [u8; aead::NONCE_LEN] = custos_crypto::rand::array()?;
         let mut out = Vec::with_capacity(1 + aead::NONCE_LEN + secret.len() + aead::TAG_LEN);

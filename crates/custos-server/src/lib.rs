@@ -125,11 +125,10 @@ fn create_private_dir(path: &Path) -> Result<(), StartError> {
     }
     let mode = std::fs::metadata(path).map_err(err)?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        tracing::warn!(
-            path = %path.display(),
-            mode = format!("{mode:o}"),
-            "the data directory is accessible by other users; consider chmod 700"
-        );
+        // Nothing in it is readable without the root key, but its listing
+        // and sizes are nobody else's business either.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+        tracing::info!(path = %path.display(), old_mode = format!("{mode:o}"), "data directory made private (0700)");
     }
     Ok(())
 }

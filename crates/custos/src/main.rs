@@ -163,11 +163,10 @@ fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyho
     if let Some(ca) = &r.ca_bundle {
         writeln!(out, "export AWS_CA_BUNDLE={}", ca.display())?;
     }
-    writeln!(
-        out,
-        "export AWS_REGION={}",
-        r.regions.first().map_or("us-east-1", String::as_str)
-    )?;
+    let region = r.regions.first().map_or("us-east-1", String::as_str);
+    // The AWS CLI v1 reads AWS_DEFAULT_REGION; the SDKs read AWS_REGION.
+    writeln!(out, "export AWS_REGION={region}")?;
+    writeln!(out, "export AWS_DEFAULT_REGION={region}")?;
     writeln!(
         out,
         "export AWS_ACCESS_KEY_ID={}",

@@ -1,0 +1,90 @@
+//! Key material, the store key and identity secrets never reach the store
+//! in plaintext: create them, read them back through the domain, then scan
+//! every byte of the store file for them.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use custos_store::redb::RedbEngine;
+use custos_wire::shapes::CreateKeyRequest;
+
+use crate::root_key::file::FileProvider;
+use crate::{Caller, Kms, Region, Settings, SystemClock};
+
+fn forms(secret: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        secret.to_vec(),
+        hex::encode(secret).into_bytes(),
+        base64::engine::general_purpose::STANDARD
+            .encode(secret)
+            .into_bytes(),
+    ]
+}
+
+#[tokio::test]
+async fn the_store_file_holds_no_secret_in_any_encoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store_path = dir.path().join("store.redb");
+    let region = Region::parse("us-east-1").expect("region");
+    let mut secrets: Vec<(&str, Vec<u8>)> = Vec::new();
+    {
+        let root = FileProvider::open_or_create(&dir.path().join("root.key")).expect("root");
+        let kms = Kms::open(
+            RedbEngine::open(&store_path).expect("store"),
+            &root,
+            Settings {
+                account_id: None,
+                regions: vec![region.clone()],
+                clock: Arc::new(SystemClock),
+            },
+        )
+        .await
+        .expect("open");
+        let caller = Caller {
+            region: region.clone(),
+            account_id: kms.account().clone(),
+            access_key_id: "AKIATEST".into(),
+            principal_arn: "arn:aws:iam::000000000000:user/test".into(),
+        };
+        for _ in 0..5 {
+            let created = kms
+                .create_key(&caller, CreateKeyRequest::default())
+                .await
+                .expect("create");
+            let key = kms
+                .resolve(&caller, &created.key_metadata.key_id)
+                .await
+                .expect("resolve");
+            let material = kms.material(&key, 1).await.expect("material");
+            secrets.push(("key material", material.expose_secret().to_vec()));
+        }
+        secrets.push(("store key", kms.sealer().store_key_for_tests().to_vec()));
+        let bootstrap = kms
+            .ensure_bootstrap_identity(None)
+            .await
+            .expect("bootstrap");
+        let secret = bootstrap.new_secret.expect("generated secret");
+        secrets.push(("identity secret", secret.expose_secret().to_vec()));
+        // The secret reads back through the domain, so it is in the store.
+        let identity = kms
+            .identity(&bootstrap.access_key_id)
+            .await
+            .expect("lookup")
+            .expect("exists");
+        assert_eq!(identity.secret.expose_secret(), secret.expose_secret());
+    }
+    let bytes = std::fs::read(&store_path).expect("read store");
+    assert!(bytes.len() > 1000);
+    for (what, secret) in &secrets {
+        assert!(
+            secret.len() >= 32,
+            "{what} is long enough not to match by chance"
+        );
+        for form in forms(secret) {
+            assert!(
+                !bytes.windows(form.len()).any(|w| w == form.as_slice()),
+                "{what} found in the store file"
+            );
+        }
+    }
+}

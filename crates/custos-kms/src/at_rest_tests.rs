@@ -35,7 +35,7 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
             Settings {
                 account_id: None,
                 regions: vec![region.clone()],
-                clock: Arc::new(SystemClock),
+                clock: Arc::new(SystemClock::new()),
             },
         )
         .await

@@ -216,10 +216,7 @@ impl<E: Engine> Kms<E> {
     /// The checks of key state every cryptographic operation makes, with
     /// AWS's exceptions and messages.
     pub(crate) fn require_enabled(&self, key: &KeyRecord) -> Result<(), KmsError> {
-        let arn = format!(
-            "arn:aws:kms:{}:{}:key/{}",
-            key.region, key.account_id, key.key_id
-        );
+        let arn = key.arn();
         match key.state {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(KmsError::Disabled(format!("{arn} is disabled."))),
@@ -254,5 +251,91 @@ impl<E: Engine> Kms<E> {
         let material = self.material(key, current.version).await?;
         let blob = crate::ciphertext::encrypt(&material, &id, current.version, context, plaintext)?;
         Ok((blob, current.material_id.clone()))
+    }
+}
+
+/// How many times a read-modify-write of a key record is retried when
+/// another writer changed the record in between.
+const MODIFY_ATTEMPTS: usize = 8;
+
+impl<E: Engine> Kms<E> {
+    /// Changes a key record atomically: reads it, applies `change` to the
+    /// current record (which may differ from the caller's copy, so `change`
+    /// re-checks whatever it depends on), writes it back only if nobody
+    /// else wrote it meanwhile, and retries otherwise. `extra` adds writes
+    /// to the same batch (new material, say). Returns the record written.
+    pub(crate) async fn modify_key<F>(
+        &self,
+        key: &KeyRecord,
+        mut change: F,
+    ) -> Result<KeyRecord, KmsError>
+    where
+        F: FnMut(&mut KeyRecord, &mut Batch) -> Result<(), KmsError>,
+    {
+        let row = key_row(&key.region, &key.key_id);
+        for _ in 0..MODIFY_ATTEMPTS {
+            let bytes =
+                self.engine().get(Table::Keys, &row).await?.ok_or_else(|| {
+                    KmsError::NotFound(format!("Key '{}' does not exist", key.arn()))
+                })?;
+            let mut record = decode_key(&bytes)?;
+            let mut batch = Batch::new();
+            change(&mut record, &mut batch)?;
+            batch.require_equals(Table::Keys, row.clone(), bytes).put(
+                Table::Keys,
+                row.clone(),
+                encode_key(&record)?,
+            );
+            match self.engine().commit(batch).await {
+                Ok(()) => return Ok(record),
+                Err(custos_store::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(KmsError::Store(custos_store::StoreError::Conflict))
+    }
+
+    /// Adds a new material version to `record` (and its sealed material to
+    /// `batch`): what rotation does.
+    pub(crate) fn add_material_version(
+        &self,
+        record: &mut KeyRecord,
+        rotation_type: crate::model::RotationType,
+        now_ms: i64,
+        batch: &mut Batch,
+    ) -> Result<(), KmsError> {
+        let version = record
+            .materials
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or_else(|| KmsError::LimitExceeded("Too many key material versions.".into()))?;
+        let material = Key256::generate()?;
+        self.seal_material(record, version, &material, batch)?;
+        record.materials.push(crate::model::MaterialVersion {
+            version,
+            material_id: hex::encode(custos_crypto::rand::array::<32>()?),
+            created_ms: now_ms,
+            rotation_type: Some(rotation_type),
+        });
+        Ok(())
+    }
+
+    /// The state checks of operations that manage a key (enable, rotate,
+    /// tag…): only a key pending deletion (or import) is refused.
+    pub(crate) fn require_not_pending(&self, key: &KeyRecord) -> Result<(), KmsError> {
+        match key.state {
+            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                key.arn()
+            ))),
+            KeyState::PendingImport => Err(KmsError::InvalidState(format!(
+                "{} is pending import.",
+                key.arn()
+            ))),
+            _ => Ok(()),
+        }
     }
 }

@@ -41,6 +41,7 @@ pub mod names;
 pub mod ops;
 pub mod policy;
 pub mod root_key;
+pub mod scheduler;
 pub(crate) mod seal;
 
 #[cfg(test)]
@@ -126,6 +127,9 @@ pub struct Kms<E> {
     account: AccountId,
     regions: Vec<Region>,
     clock: Arc<dyn Clock>,
+    /// The scheduler's anchor: trusted time and monotonic time when this
+    /// node first read the trusted clock (see `scheduler`).
+    anchor: std::sync::Mutex<Option<(i64, i64)>>,
 }
 
 impl<E> std::fmt::Debug for Kms<E> {
@@ -170,6 +174,7 @@ impl<E: Engine> Kms<E> {
             account,
             regions: settings.regions,
             clock: settings.clock,
+            anchor: std::sync::Mutex::new(None),
         })
     }
 
@@ -248,6 +253,14 @@ impl<E: Engine> Kms<E> {
 
     pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub(crate) fn anchor(&self) -> &std::sync::Mutex<Option<(i64, i64)>> {
+        &self.anchor
     }
 
     pub(crate) fn engine(&self) -> &E {

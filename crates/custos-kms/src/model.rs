@@ -101,6 +101,14 @@ aws_enum!(
     }
 );
 
+aws_enum!(
+    /// `RotationType`: how a material version came to be.
+    RotationType {
+        Automatic = "AUTOMATIC",
+        OnDemand = "ON_DEMAND",
+    }
+);
+
 /// One version of a key's material, as listed in the key record. The
 /// material itself is in the `Material` table, sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +117,17 @@ pub struct MaterialVersion {
     /// `KeyMaterialId`: 64 hex digits, random, not derived from the material.
     pub material_id: String,
     pub created_ms: i64,
+    /// How this version was made; `None` for the key's first material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_type: Option<RotationType>,
+}
+
+/// Automatic rotation settings of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoRotation {
+    pub period_days: u32,
+    /// When the scheduler next rotates the key.
+    pub next_rotation_ms: i64,
 }
 
 /// A KMS key's metadata: everything but the material.
@@ -136,12 +155,26 @@ pub struct KeyRecord {
     pub tags: Vec<(String, String)>,
     /// Every material version the key has had, oldest first. Never empty.
     pub materials: Vec<MaterialVersion>,
+    /// Automatic rotation, when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<AutoRotation>,
+    /// When the last on-demand rotation started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand_rotation_ms: Option<i64>,
 }
 
 /// The format version of [`KeyRecord`] this build writes.
 pub const KEY_RECORD_FORMAT: u32 = 1;
 
 impl KeyRecord {
+    /// The key's ARN.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:key/{}",
+            self.region, self.account_id, self.key_id
+        )
+    }
+
     /// The material version new ciphertexts use.
     pub fn current_material(&self) -> Option<&MaterialVersion> {
         self.materials.last()

@@ -31,18 +31,35 @@ pub(crate) async fn dispatch<E: Engine>(
         }};
     }
     match op {
+        Operation::CancelKeyDeletion => call!(cancel_key_deletion),
         Operation::CreateAlias => call!(create_alias),
         Operation::CreateKey => call!(create_key),
         Operation::Decrypt => call!(decrypt),
         Operation::DeleteAlias => call!(delete_alias),
         Operation::DescribeKey => call!(describe_key),
+        Operation::DisableKey => call!(disable_key),
+        Operation::DisableKeyRotation => call!(disable_key_rotation),
+        Operation::EnableKey => call!(enable_key),
+        Operation::EnableKeyRotation => call!(enable_key_rotation),
         Operation::Encrypt => call!(encrypt),
         Operation::GenerateDataKey => call!(generate_data_key),
         Operation::GenerateDataKeyWithoutPlaintext => call!(generate_data_key_without_plaintext),
         Operation::GenerateRandom => call!(generate_random),
+        Operation::GetKeyPolicy => call!(get_key_policy),
+        Operation::GetKeyRotationStatus => call!(get_key_rotation_status),
         Operation::ListAliases => call!(list_aliases),
+        Operation::ListKeyPolicies => call!(list_key_policies),
+        Operation::ListKeyRotations => call!(list_key_rotations),
         Operation::ListKeys => call!(list_keys),
+        Operation::ListResourceTags => call!(list_resource_tags),
+        Operation::PutKeyPolicy => call!(put_key_policy),
+        Operation::ReEncrypt => call!(re_encrypt),
+        Operation::RotateKeyOnDemand => call!(rotate_key_on_demand),
+        Operation::ScheduleKeyDeletion => call!(schedule_key_deletion),
+        Operation::TagResource => call!(tag_resource),
+        Operation::UntagResource => call!(untag_resource),
         Operation::UpdateAlias => call!(update_alias),
+        Operation::UpdateKeyDescription => call!(update_key_description),
     }
 }
 

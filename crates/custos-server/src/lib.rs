@@ -146,7 +146,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Settings {
             account_id: config.account_id.clone(),
             regions: config.regions.clone(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::new()),
         },
     )
     .await?;
@@ -186,7 +186,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let account_id = state.kms.account().to_string();
     let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();
     let (tx, rx) = watch::channel(false);
-    let task = tokio::spawn(server::serve(listener, acceptor, state, rx));
+    let scheduler = tokio::spawn(server::schedule(Arc::clone(&state), rx.clone()));
+    let task = tokio::spawn(async move {
+        server::serve(listener, acceptor, state, rx).await;
+        let _ = scheduler.await;
+    });
     Ok(Running {
         local_addr,
         tls: running_tls,

@@ -41,6 +41,26 @@ pub(crate) struct State {
     pub audit: Box<dyn AuditSink>,
 }
 
+/// How often the scheduler looks for keys to destroy or rotate.
+const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the scheduler's passes until shutdown. A failed pass is logged and
+/// retried at the next interval: nothing it does is urgent to the second.
+pub(crate) async fn schedule(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(SCHEDULER_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(e) = state.kms.run_scheduled_work().await {
+                    tracing::error!(error = ?e, "scheduled work failed");
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
 /// Accepts connections until `shutdown` turns true, then waits (a bounded
 /// time) for connections in flight.
 pub(crate) async fn serve(

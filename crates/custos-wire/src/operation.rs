@@ -29,18 +29,35 @@ macro_rules! operations {
 }
 
 operations! {
+    CancelKeyDeletion,
     CreateAlias,
     CreateKey,
     Decrypt,
     DeleteAlias,
     DescribeKey,
+    DisableKey,
+    DisableKeyRotation,
+    EnableKey,
+    EnableKeyRotation,
     Encrypt,
     GenerateDataKey,
     GenerateDataKeyWithoutPlaintext,
     GenerateRandom,
+    GetKeyPolicy,
+    GetKeyRotationStatus,
     ListAliases,
+    ListKeyPolicies,
+    ListKeyRotations,
     ListKeys,
+    ListResourceTags,
+    PutKeyPolicy,
+    ReEncrypt,
+    RotateKeyOnDemand,
+    ScheduleKeyDeletion,
+    TagResource,
+    UntagResource,
     UpdateAlias,
+    UpdateKeyDescription,
 }
 
 #[cfg(test)]

@@ -286,6 +286,204 @@ pub struct ListAliasesResponse {
     pub truncated: bool,
 }
 
+// ---------------------------------------------------------------------------
+// Key lifecycle
+
+/// The request of operations that take only a `KeyId` (`EnableKey`,
+/// `DisableKey`, `CancelKeyDeletion`, `DisableKeyRotation`,
+/// `GetKeyRotationStatus`, `RotateKeyOnDemand`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct KeyIdRequest {
+    pub key_id: Option<String>,
+}
+
+/// The response of operations that return only a `KeyId`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdResponse {
+    pub key_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateKeyDescriptionRequest {
+    pub key_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ScheduleKeyDeletionRequest {
+    pub key_id: Option<String>,
+    pub pending_window_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionResponse {
+    pub key_id: String,
+    pub deletion_date: Timestamp,
+    pub key_state: String,
+    pub pending_window_in_days: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EnableKeyRotationRequest {
+    pub key_id: Option<String>,
+    pub rotation_period_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyRotationStatusResponse {
+    pub key_rotation_enabled: bool,
+    pub key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_period_in_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_rotation_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_rotation_start_date: Option<Timestamp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListKeyRotationsRequest {
+    pub key_id: Option<String>,
+    pub include_key_material: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationsListEntry {
+    pub key_id: String,
+    pub key_material_id: String,
+    pub key_material_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyRotationsResponse {
+    pub rotations: Vec<RotationsListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReEncryptRequest {
+    pub ciphertext_blob: Option<Blob>,
+    pub source_encryption_context: Option<EncryptionContext>,
+    pub source_key_id: Option<String>,
+    pub destination_key_id: Option<String>,
+    pub destination_encryption_context: Option<EncryptionContext>,
+    pub source_encryption_algorithm: Option<String>,
+    pub destination_encryption_algorithm: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub dry_run_modifiers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptResponse {
+    pub ciphertext_blob: Blob,
+    pub source_key_id: String,
+    pub key_id: String,
+    pub source_encryption_algorithm: String,
+    pub destination_encryption_algorithm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_key_material_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_key_material_id: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Tags
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TagResourceRequest {
+    pub key_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UntagResourceRequest {
+    pub key_id: Option<String>,
+    pub tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListResourceTagsRequest {
+    pub key_id: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListResourceTagsResponse {
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    pub truncated: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Key policies
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetKeyPolicyRequest {
+    pub key_id: Option<String>,
+    pub policy_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyResponse {
+    pub policy: String,
+    pub policy_name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutKeyPolicyRequest {
+    pub key_id: Option<String>,
+    pub policy_name: Option<String>,
+    pub policy: Option<String>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListKeyPoliciesRequest {
+    pub key_id: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyPoliciesResponse {
+    pub policy_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    pub truncated: bool,
+}
+
 /// The empty response of operations that return nothing.
 #[derive(Debug, Default, Serialize)]
 pub struct Empty {}

@@ -19,23 +19,13 @@ struct Params {
     usage: KeyUsage,
     description: String,
     policy: Option<String>,
+    bypass_lockout_check: bool,
     tags: Vec<(String, String)>,
 }
 
-const POLICY_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
-
 fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
     let mut v = Violations::new();
-    v.length("policy", req.policy.as_deref(), 1, 131_072);
-    v.pattern(
-        "policy",
-        req.policy.as_deref(),
-        |s| {
-            s.chars()
-                .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
-        },
-        POLICY_PATTERN,
-    );
+    super::check_policy(&mut v, &req.policy);
     v.length("description", req.description.as_deref(), 0, 8192);
     v.one_of("keyUsage", req.key_usage.as_deref(), KeyUsage::NAMES);
     v.one_of(
@@ -132,6 +122,7 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
         usage,
         description: req.description.unwrap_or_default(),
         policy: req.policy,
+        bypass_lockout_check: req.bypass_policy_lockout_safety_check == Some(true),
         tags,
     })
 }
@@ -151,7 +142,7 @@ fn compatible(spec: KeySpec, usage: KeyUsage) -> bool {
 }
 
 /// Model constraints of `Tags`: keys 1–128, values 0–256 characters.
-fn check_tags(v: &mut Violations, tags: &[Tag]) {
+pub(crate) fn check_tags(v: &mut Violations, tags: &[Tag]) {
     for t in tags {
         v.required("tags.member.tagKey", &t.tag_key);
         v.required("tags.member.tagValue", &t.tag_value);
@@ -187,6 +178,14 @@ impl<E: Engine> Kms<E> {
     ) -> Result<CreateKeyResponse, KmsError> {
         let params = parse(req)?;
         self.authorize(caller, "kms:CreateKey", None)?;
+        if let Some(policy) = &params.policy {
+            crate::policy::check_lockout(
+                policy,
+                &caller.principal_arn,
+                self.account(),
+                params.bypass_lockout_check,
+            )?;
+        }
 
         let id = KeyUuid::generate()?.to_string();
         let now = self.now_ms();
@@ -211,7 +210,10 @@ impl<E: Engine> Kms<E> {
                 version: 1,
                 material_id: hex::encode(custos_crypto::rand::array::<32>()?),
                 created_ms: now,
+                rotation_type: None,
             }],
+            rotation: None,
+            on_demand_rotation_ms: None,
         };
         let material = Key256::generate()?;
         let row = key_row(&record.region, &id);

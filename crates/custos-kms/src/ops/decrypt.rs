@@ -1,15 +1,18 @@
 //! `Decrypt`: a ciphertext blob back to its plaintext. The key comes from
 //! the blob; a `KeyId`, when given, must name the same key.
 
+use custos_crypto::SecretBytes;
 use custos_store::Engine;
 use custos_wire::SecretBlob;
 use custos_wire::shapes::{DecryptRequest, DecryptResponse};
 use custos_wire::validation::Violations;
 
 use crate::ciphertext;
+use crate::context::EncryptionContext;
+use crate::model::KeyRecord;
 use crate::model::KeyUsage;
 use crate::ops::{
-    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn,
+    check_encryption_algorithm, check_grant_tokens, check_key_id, context,
     require_symmetric_algorithm, require_usage,
 };
 use crate::{Caller, Kms, KmsError};
@@ -50,13 +53,47 @@ impl<E: Engine> Kms<E> {
         let blob = req.ciphertext_blob.unwrap_or_default().0;
         let context = context(req.encryption_context);
 
+        let opened = self
+            .open_blob(
+                caller,
+                "kms:Decrypt",
+                &blob,
+                req.key_id.as_deref(),
+                &context,
+                req.encryption_algorithm.as_deref(),
+                req.dry_run == Some(true),
+            )
+            .await?;
+        let mut plaintext = opened.plaintext;
+        Ok(DecryptResponse {
+            key_id: opened.key.arn(),
+            plaintext: SecretBlob::new(std::mem::take(plaintext.expose_secret_mut())),
+            encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
+            key_material_id: Some(opened.material_id),
+        })
+    }
+
+    /// Decrypts a ciphertext blob with the checks `Decrypt` and `ReEncrypt`
+    /// share: a named key is resolved first and must be the blob's key;
+    /// then authorization for `action`, state, usage, algorithm, dry run.
+    #[allow(clippy::too_many_arguments, reason = "the members of the two requests")]
+    pub(crate) async fn open_blob(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        blob: &[u8],
+        named: Option<&str>,
+        context: &EncryptionContext,
+        algorithm: Option<&str>,
+        dry_run: bool,
+    ) -> Result<OpenedBlob, KmsError> {
         // A named key is resolved first, as AWS does: a bad KeyId is a
         // NotFoundException whatever the blob.
-        let named = match &req.key_id {
+        let named = match named {
             Some(raw) => Some(self.resolve(caller, raw).await?),
             None => None,
         };
-        let header = ciphertext::parse_header(&blob).map_err(|_| KmsError::InvalidCiphertext)?;
+        let header = ciphertext::parse_header(blob).map_err(|_| KmsError::InvalidCiphertext)?;
         let key = self
             .load_key(&caller.region, &header.key_id)
             .await?
@@ -70,25 +107,35 @@ impl<E: Engine> Kms<E> {
                     .into(),
             ));
         }
-        self.authorize(caller, "kms:Decrypt", Some(&key))?;
+        self.authorize(caller, action, Some(&key))?;
         self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
-        require_symmetric_algorithm(&key, req.encryption_algorithm.as_deref())?;
-        if req.dry_run == Some(true) {
+        require_usage(
+            &key,
+            KeyUsage::EncryptDecrypt,
+            action.trim_start_matches("kms:"),
+        )?;
+        require_symmetric_algorithm(&key, algorithm)?;
+        if dry_run {
             return Err(KmsError::DryRun);
         }
-
         let version = key
             .material(header.material_version)
             .ok_or(KmsError::InvalidCiphertext)?;
         let material = self.material(&key, version.version).await?;
-        let mut plaintext = ciphertext::decrypt(&material, &context, &blob)
+        let plaintext = ciphertext::decrypt(&material, context, blob)
             .map_err(|_| KmsError::InvalidCiphertext)?;
-        Ok(DecryptResponse {
-            key_id: key_arn(&key),
-            plaintext: SecretBlob::new(std::mem::take(plaintext.expose_secret_mut())),
-            encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
-            key_material_id: Some(version.material_id.clone()),
+        let material_id = version.material_id.clone();
+        Ok(OpenedBlob {
+            key,
+            plaintext,
+            material_id,
         })
     }
+}
+
+/// A decrypted blob and what it was decrypted with.
+pub(crate) struct OpenedBlob {
+    pub key: KeyRecord,
+    pub plaintext: SecretBytes,
+    pub material_id: String,
 }

@@ -8,18 +8,35 @@
 //!
 //! This module holds the parsing helpers the operations share.
 
+pub mod cancel_key_deletion;
 pub mod create_alias;
 pub mod create_key;
 pub mod decrypt;
 pub mod delete_alias;
 pub mod describe_key;
+pub mod disable_key;
+pub mod disable_key_rotation;
+pub mod enable_key;
+pub mod enable_key_rotation;
 pub mod encrypt;
 pub mod generate_data_key;
 pub mod generate_data_key_without_plaintext;
 pub mod generate_random;
+pub mod get_key_policy;
+pub mod get_key_rotation_status;
 pub mod list_aliases;
+pub mod list_key_policies;
+pub mod list_key_rotations;
 pub mod list_keys;
+pub mod list_resource_tags;
+pub mod put_key_policy;
+pub mod re_encrypt;
+pub mod rotate_key_on_demand;
+pub mod schedule_key_deletion;
+pub mod tag_resource;
+pub mod untag_resource;
 pub mod update_alias;
+pub mod update_key_description;
 
 use custos_wire::shapes::{self, KeyMetadata};
 use custos_wire::validation::Violations;
@@ -129,10 +146,7 @@ pub(crate) fn require_symmetric_algorithm(
 }
 
 pub(crate) fn key_arn(key: &KeyRecord) -> String {
-    format!(
-        "arn:aws:kms:{}:{}:key/{}",
-        key.region, key.account_id, key.key_id
-    )
+    key.arn()
 }
 
 /// `KeyMetadata` as `CreateKey` and `DescribeKey` return it.
@@ -187,4 +201,69 @@ pub(crate) fn customer_alias(name: &str) -> Result<crate::names::AliasName, KmsE
         return Err(KmsError::NotAuthorized);
     }
     Ok(alias)
+}
+
+/// Validates a required `KeyId` member and returns it.
+pub(crate) fn required_key_id(key_id: Option<String>) -> Result<String, KmsError> {
+    let mut v = Violations::new();
+    v.required("keyId", &key_id);
+    check_key_id(&mut v, "keyId", &key_id);
+    v.into_result()?;
+    Ok(key_id.unwrap_or_default())
+}
+
+/// Key specs whose material Custos rotates (AWS rotates only symmetric
+/// encryption keys of origin `AWS_KMS`).
+pub(crate) fn require_rotatable(key: &KeyRecord) -> Result<(), KmsError> {
+    if key.key_spec == KeySpec::SymmetricDefault && key.origin == crate::model::Origin::AwsKms {
+        Ok(())
+    } else {
+        Err(KmsError::UnsupportedOperation(format!(
+            "{} is not a symmetric encryption key with key material from KMS; \
+             it cannot be rotated.",
+            key.arn()
+        )))
+    }
+}
+
+/// Days, in milliseconds.
+pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Resolves a `KeyId` that must be a key id or key ARN (tag operations).
+pub(crate) async fn resolve_not_alias<E: custos_store::Engine>(
+    kms: &crate::Kms<E>,
+    caller: &crate::Caller,
+    raw: &str,
+) -> Result<KeyRecord, KmsError> {
+    if crate::names::KeyRef::parse(raw).is_ok_and(|r| r.is_alias()) {
+        return Err(KmsError::InvalidArn(
+            "Key Aliases are not supported for this operation".into(),
+        ));
+    }
+    kms.resolve(caller, raw).await
+}
+
+/// The `PolicyName` member: 1 to 128 word characters.
+pub(crate) fn check_policy_name(v: &mut Violations, name: &Option<String>) {
+    v.length("policyName", name.as_deref(), 1, 128);
+    v.pattern(
+        "policyName",
+        name.as_deref(),
+        |s| s.chars().all(|c| c.is_alphanumeric() || c == '_'),
+        "[\\w]+",
+    );
+}
+
+/// The `Policy` member: 1 to 131072 characters of the model's pattern.
+pub(crate) fn check_policy(v: &mut Violations, policy: &Option<String>) {
+    v.length("policy", policy.as_deref(), 1, 131_072);
+    v.pattern(
+        "policy",
+        policy.as_deref(),
+        |s| {
+            s.chars()
+                .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+        },
+        "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+    );
 }

@@ -1,0 +1,38 @@
+//! `CancelKeyDeletion`: a key pending deletion comes back, disabled.
+
+use custos_store::Engine;
+use custos_wire::shapes::{KeyIdRequest, KeyIdResponse};
+
+use crate::model::KeyState;
+use crate::ops::required_key_id;
+use crate::{Caller, Kms, KmsError};
+
+impl<E: Engine> Kms<E> {
+    pub async fn cancel_key_deletion(
+        &self,
+        caller: &Caller,
+        req: KeyIdRequest,
+    ) -> Result<KeyIdResponse, KmsError> {
+        let raw = required_key_id(req.key_id)?;
+        let key = self.resolve(caller, &raw).await?;
+        self.authorize(caller, "kms:CancelKeyDeletion", Some(&key))?;
+        let not_pending = |k: &crate::model::KeyRecord| {
+            KmsError::InvalidState(format!("{} is not pending deletion.", k.arn()))
+        };
+        if key.state != KeyState::PendingDeletion {
+            return Err(not_pending(&key));
+        }
+        let key = self
+            .modify_key(&key, |k, _| {
+                if k.state != KeyState::PendingDeletion {
+                    return Err(not_pending(k));
+                }
+                k.state = KeyState::Disabled;
+                k.deletion_ms = None;
+                k.pending_window_days = None;
+                Ok(())
+            })
+            .await?;
+        Ok(KeyIdResponse { key_id: key.arn() })
+    }
+}

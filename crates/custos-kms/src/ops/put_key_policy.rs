@@ -1,0 +1,48 @@
+//! `PutKeyPolicy`: replaces the key policy, after the document checks and
+//! the lockout safety check.
+
+use custos_store::Engine;
+use custos_wire::shapes::{Empty, PutKeyPolicyRequest};
+use custos_wire::validation::Violations;
+
+use crate::ops::get_key_policy::require_default_name;
+use crate::ops::{check_key_id, check_policy, check_policy_name};
+use crate::{Caller, Kms, KmsError, policy};
+
+impl<E: Engine> Kms<E> {
+    pub async fn put_key_policy(
+        &self,
+        caller: &Caller,
+        req: PutKeyPolicyRequest,
+    ) -> Result<Empty, KmsError> {
+        let mut v = Violations::new();
+        v.required("keyId", &req.key_id);
+        check_key_id(&mut v, "keyId", &req.key_id);
+        check_policy_name(&mut v, &req.policy_name);
+        v.required("policy", &req.policy);
+        check_policy(&mut v, &req.policy);
+        v.into_result()?;
+        let document = req.policy.unwrap_or_default();
+
+        let key = self
+            .resolve(caller, &req.key_id.unwrap_or_default())
+            .await?;
+        self.authorize(caller, "kms:PutKeyPolicy", Some(&key))?;
+        require_default_name(req.policy_name.as_deref())?;
+        self.require_not_pending(&key)?;
+        policy::check_document(&document)?;
+        policy::check_lockout(
+            &document,
+            &caller.principal_arn,
+            self.account(),
+            req.bypass_policy_lockout_safety_check == Some(true),
+        )?;
+        self.modify_key(&key, |k, _| {
+            self.require_not_pending(k)?;
+            k.policy = document.clone();
+            Ok(())
+        })
+        .await?;
+        Ok(Empty {})
+    }
+}

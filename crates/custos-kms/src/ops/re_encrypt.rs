@@ -1,0 +1,91 @@
+//! `ReEncrypt`: decrypts under the source key and encrypts under the
+//! destination key, without the plaintext leaving Custos.
+
+use custos_store::Engine;
+use custos_wire::Blob;
+use custos_wire::shapes::{ReEncryptRequest, ReEncryptResponse};
+use custos_wire::validation::Violations;
+
+use crate::model::KeyUsage;
+use crate::ops::{
+    check_encryption_algorithm, check_grant_tokens, check_key_id, context,
+    require_symmetric_algorithm, require_usage,
+};
+use crate::{Caller, Kms, KmsError};
+
+impl<E: Engine> Kms<E> {
+    pub async fn re_encrypt(
+        &self,
+        caller: &Caller,
+        req: ReEncryptRequest,
+    ) -> Result<ReEncryptResponse, KmsError> {
+        let mut v = Violations::new();
+        v.required("ciphertextBlob", &req.ciphertext_blob);
+        v.blob_length(
+            "ciphertextBlob",
+            req.ciphertext_blob.as_ref().map(|b| b.0.len()),
+            1,
+            6144,
+            false,
+        );
+        check_key_id(&mut v, "sourceKeyId", &req.source_key_id);
+        v.required("destinationKeyId", &req.destination_key_id);
+        check_key_id(&mut v, "destinationKeyId", &req.destination_key_id);
+        check_encryption_algorithm(
+            &mut v,
+            "sourceEncryptionAlgorithm",
+            &req.source_encryption_algorithm,
+        );
+        check_encryption_algorithm(
+            &mut v,
+            "destinationEncryptionAlgorithm",
+            &req.destination_encryption_algorithm,
+        );
+        check_grant_tokens(&mut v, &req.grant_tokens);
+        v.into_result()?;
+        let blob = req.ciphertext_blob.unwrap_or_default().0;
+        let source_context = context(req.source_encryption_context);
+        let destination_context = context(req.destination_encryption_context);
+
+        // The destination is resolved and checked first, so that a request
+        // that cannot complete never decrypts anything.
+        let destination = self
+            .resolve(caller, &req.destination_key_id.unwrap_or_default())
+            .await?;
+        self.authorize(caller, "kms:ReEncryptTo", Some(&destination))?;
+        self.require_enabled(&destination)?;
+        require_usage(&destination, KeyUsage::EncryptDecrypt, "ReEncrypt")?;
+        require_symmetric_algorithm(
+            &destination,
+            req.destination_encryption_algorithm.as_deref(),
+        )?;
+
+        let opened = self
+            .open_blob(
+                caller,
+                "kms:ReEncryptFrom",
+                &blob,
+                req.source_key_id.as_deref(),
+                &source_context,
+                req.source_encryption_algorithm.as_deref(),
+                req.dry_run == Some(true),
+            )
+            .await?;
+        let (ciphertext, destination_material) = self
+            .encrypt_with_current(
+                &destination,
+                &destination_context,
+                opened.plaintext.expose_secret(),
+            )
+            .await?;
+        Ok(ReEncryptResponse {
+            ciphertext_blob: Blob(ciphertext),
+            source_key_id: opened.key.arn(),
+            key_id: destination.arn(),
+            source_encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
+            destination_encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
+            source_key_material_id: Some(opened.material_id),
+            destination_key_material_id: Some(destination_material),
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! Background work: destroying keys whose waiting period has ended, and
+//! rotating keys whose rotation date has come.
+//!
+//! # Time the scheduler trusts
+//!
+//! Destroying a key is irreversible, so it must never happen early — not
+//! even if the wall clock is set forward by an operator or a bad time
+//! server. The scheduler therefore compares deletion dates with a
+//! *trusted time*, which
+//!
+//! - never runs ahead of the wall clock,
+//! - advances no faster than the monotonic clock since this node started
+//!   (so a jump of the wall clock does not move it), and
+//! - never goes back (it is persisted, `meta/scheduler-clock`, and several
+//!   nodes only ever raise it).
+//!
+//! Time while no Custos node runs is not counted: after a long shutdown,
+//! deletions and rotations happen late by that long. Late is safe; early
+//! is not.
+
+use custos_store::{Batch, Engine, StoreError, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{decode_alias, decode_key, key_row};
+use crate::model::{KeyRecord, KeyState, RotationType};
+use crate::ops::DAY_MS;
+use crate::{Kms, KmsError};
+
+const CLOCK_ROW: &[u8] = b"scheduler-clock";
+const CLOCK_FORMAT: u32 = 1;
+/// Rows read per scan.
+const CHUNK: usize = 256;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ClockRecord {
+    format: u32,
+    trusted_ms: i64,
+}
+
+/// What one pass of the scheduler did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WorkDone {
+    pub deleted: usize,
+    pub rotated: usize,
+}
+
+impl<E: Engine> Kms<E> {
+    /// The trusted time (see the module documentation), persisted.
+    pub async fn trusted_now_ms(&self) -> Result<i64, KmsError> {
+        let stored_bytes = self.engine().get(Table::Meta, CLOCK_ROW).await?;
+        let stored = match &stored_bytes {
+            Some(b) => Some(
+                serde_json::from_slice::<ClockRecord>(b)
+                    .ok()
+                    .filter(|r| r.format == CLOCK_FORMAT)
+                    .ok_or_else(|| KmsError::Corrupt {
+                        what: "scheduler clock".into(),
+                    })?
+                    .trusted_ms,
+            ),
+            None => None,
+        };
+        let wall = self.clock().now_ms();
+        let mono = self.clock().monotonic_ms();
+        let candidate = {
+            // Poisoning would mean a panic while holding two integers.
+            let mut anchor = self.anchor().lock().unwrap_or_else(|p| p.into_inner());
+            let (at, at_mono) = *anchor.get_or_insert((stored.unwrap_or(wall), mono));
+            wall.min(at.saturating_add(mono - at_mono))
+        };
+        let trusted = stored.map_or(candidate, |s| s.max(candidate));
+        if stored.is_none_or(|s| trusted > s) {
+            let record = serde_json::to_vec(&ClockRecord {
+                format: CLOCK_FORMAT,
+                trusted_ms: trusted,
+            })
+            .map_err(|_| KmsError::Corrupt {
+                what: "scheduler clock".into(),
+            })?;
+            let mut batch = Batch::new();
+            match stored_bytes {
+                Some(old) => batch.require_equals(Table::Meta, CLOCK_ROW, old),
+                None => batch.require_absent(Table::Meta, CLOCK_ROW),
+            };
+            batch.put(Table::Meta, CLOCK_ROW, record);
+            match self.engine().commit(batch).await {
+                // Another node moved it meanwhile: its value is as good.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(trusted)
+    }
+
+    /// One pass: destroys every key whose deletion date has passed and
+    /// rotates every enabled key whose rotation date has come.
+    pub async fn run_scheduled_work(&self) -> Result<WorkDone, KmsError> {
+        let now = self.trusted_now_ms().await?;
+        let mut done = WorkDone::default();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let rows = self
+                .engine()
+                .scan(Table::Keys, b"", after.as_deref(), CHUNK)
+                .await?;
+            let last_chunk = rows.len() < CHUNK;
+            for (row, bytes) in rows {
+                let key = decode_key(&bytes)?;
+                after = Some(row);
+                if key.state == KeyState::PendingDeletion
+                    && key.deletion_ms.is_some_and(|d| d <= now)
+                {
+                    if self.destroy(&key, bytes).await? {
+                        done.deleted += 1;
+                    }
+                } else if key.state == KeyState::Enabled
+                    && key
+                        .rotation
+                        .as_ref()
+                        .is_some_and(|r| r.next_rotation_ms <= now)
+                {
+                    self.rotate_automatically(&key, now).await?;
+                    done.rotated += 1;
+                }
+            }
+            if last_chunk {
+                break;
+            }
+        }
+        if done != WorkDone::default() {
+            tracing::info!(
+                deleted = done.deleted,
+                rotated = done.rotated,
+                "scheduled work done"
+            );
+        }
+        Ok(done)
+    }
+
+    /// Deletes the key record, every version of its material and its
+    /// aliases, in one atomic batch conditioned on the record being
+    /// unchanged (a `CancelKeyDeletion` that wins the race keeps the key).
+    async fn destroy(&self, key: &KeyRecord, record_bytes: Vec<u8>) -> Result<bool, KmsError> {
+        let row = key_row(&key.region, &key.key_id);
+        let mut batch = Batch::new();
+        batch
+            .require_equals(Table::Keys, row.clone(), record_bytes)
+            .delete(Table::Keys, row);
+        let material_prefix = format!("{}/{}/", key.region, key.key_id).into_bytes();
+        for (material_row, _) in self
+            .engine()
+            .scan(Table::Material, &material_prefix, None, usize::MAX)
+            .await?
+        {
+            batch.delete(Table::Material, material_row);
+        }
+        let alias_prefix = format!("{}/", key.region).into_bytes();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let rows = self
+                .engine()
+                .scan(Table::Aliases, &alias_prefix, after.as_deref(), CHUNK)
+                .await?;
+            let last_chunk = rows.len() < CHUNK;
+            for (alias_row, bytes) in rows {
+                if decode_alias(&bytes)?.key_id == key.key_id {
+                    batch.require_equals(Table::Aliases, alias_row.clone(), bytes);
+                    batch.delete(Table::Aliases, alias_row.clone());
+                }
+                after = Some(alias_row);
+            }
+            if last_chunk {
+                break;
+            }
+        }
+        match self.engine().commit(batch).await {
+            Ok(()) => {
+                tracing::info!(key = %key.arn(), "key and all its material destroyed");
+                Ok(true)
+            }
+            // Changed meanwhile (cancelled, or an alias moved): the next
+            // pass decides again.
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn rotate_automatically(&self, key: &KeyRecord, now: i64) -> Result<(), KmsError> {
+        let wall = self.now_ms();
+        self.modify_key(key, |k, batch| {
+            let Some(rotation) = k.rotation.clone() else {
+                return Ok(());
+            };
+            if k.state != KeyState::Enabled || rotation.next_rotation_ms > now {
+                return Ok(());
+            }
+            self.add_material_version(k, RotationType::Automatic, wall, batch)?;
+            let period = i64::from(rotation.period_days) * DAY_MS;
+            let mut next = rotation.next_rotation_ms;
+            while next <= now {
+                next += period;
+            }
+            if let Some(r) = k.rotation.as_mut() {
+                r.next_rotation_ms = next;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -339,3 +339,37 @@ impl<E: Engine> Kms<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeySpec, KeyUsage, Origin};
+
+    // Records written by earlier versions must keep reading.
+    #[test]
+    fn reads_records_of_format_1() {
+        let key = decode_key(include_bytes!("../tests/fixtures/key-record-v1.json"))
+            .expect("key record v1");
+        assert_eq!(key.key_id, "1234abcd-12ab-44cd-96ef-1234567890ab");
+        assert_eq!(key.key_spec, KeySpec::SymmetricDefault);
+        assert_eq!(key.key_usage, KeyUsage::EncryptDecrypt);
+        assert_eq!(key.origin, Origin::AwsKms);
+        assert_eq!(key.state, KeyState::Enabled);
+        assert_eq!(key.tags, vec![("team".to_owned(), "core".to_owned())]);
+        assert_eq!(key.materials.len(), 1);
+        assert_eq!(key.materials[0].rotation_type, None);
+        assert_eq!(key.rotation, None);
+        let alias = decode_alias(include_bytes!("../tests/fixtures/alias-record-v1.json"))
+            .expect("alias record v1");
+        assert_eq!(alias.alias_name, "alias/test");
+    }
+
+    #[test]
+    fn refuses_unknown_formats() {
+        let text = include_str!("../tests/fixtures/key-record-v1.json")
+            .replace("\"format\":1", "\"format\":2");
+        assert!(decode_key(text.as_bytes()).is_err());
+        assert!(decode_key(b"{}").is_err());
+        assert!(decode_alias(b"not json").is_err());
+    }
+}

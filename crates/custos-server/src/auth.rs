@@ -40,6 +40,9 @@ pub(crate) async fn authenticate<E: Engine>(
                 expected_service: (signed.service() != SERVICE).then(|| SERVICE.to_owned()),
             })?;
     signed.check_scope(region.as_str(), SERVICE)?;
+    // The operation is named by a header: it must be signed, or a signature
+    // given out for one operation could be replayed with another.
+    signed.require_signed(&parts.headers, "X-Amz-Target")?;
     let identity = kms
         .identity(signed.access_key_id())
         .await?

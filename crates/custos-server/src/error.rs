@@ -79,6 +79,7 @@ fn auth_code(e: &AuthError) -> ErrorCode {
         AuthError::IncompleteSignature(_) => ErrorCode::IncompleteSignatureException,
         AuthError::HostNotSigned
         | AuthError::DateNotSigned { .. }
+        | AuthError::HeaderNotSigned { .. }
         | AuthError::InvalidTerminator { .. }
         | AuthError::CredentialDateMismatch { .. }
         | AuthError::WrongScope { .. }

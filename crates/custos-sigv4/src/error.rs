@@ -70,6 +70,20 @@ pub enum AuthError {
         header: &'static str,
     },
 
+    /// A header the service acts on is present but not among the signed
+    /// headers (see [`SignedRequest::require_signed`]): whoever holds the
+    /// signature could change it.
+    ///
+    /// `InvalidSignatureException`: "'X-Amz-Target' must be a
+    /// 'SignedHeader' in the AWS Authorization." (*Custos*, in the shape of
+    /// the `Host` and date rules)
+    ///
+    /// [`SignedRequest::require_signed`]: crate::SignedRequest::require_signed
+    HeaderNotSigned {
+        /// The header's name as AWS documents it, e.g. `"X-Amz-Target"`.
+        header: &'static str,
+    },
+
     /// The credential scope does not end in `aws4_request`.
     ///
     /// `InvalidSignatureException`: "Credential should be scoped with a valid
@@ -324,6 +338,7 @@ impl AuthError {
             Self::IncompleteSignature(_) => INCOMPLETE_SIGNATURE,
             Self::HostNotSigned
             | Self::DateNotSigned { .. }
+            | Self::HeaderNotSigned { .. }
             | Self::InvalidTerminator { .. }
             | Self::CredentialDateMismatch { .. }
             | Self::WrongScope { .. }
@@ -341,6 +356,9 @@ impl AuthError {
             Self::MissingAuthenticationToken => MSG_MISSING_AUTHENTICATION_TOKEN.to_owned(),
             Self::IncompleteSignature(reason) => reason.message(),
             Self::HostNotSigned => MSG_HOST_NOT_SIGNED.to_owned(),
+            Self::HeaderNotSigned { header } => {
+                format!("'{header}' must be a 'SignedHeader' in the AWS Authorization.")
+            }
             Self::DateNotSigned { header } => {
                 format!("'{header}' must be a 'SignedHeader' in the AWS Authorization.")
             }
@@ -648,6 +666,13 @@ mod tests {
                 },
                 "InvalidSignatureException",
                 "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+            ),
+            (
+                AuthError::HeaderNotSigned {
+                    header: "X-Amz-Target",
+                },
+                "InvalidSignatureException",
+                "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
             ),
             (
                 AuthError::InvalidTerminator {

@@ -297,6 +297,23 @@ impl SignedRequest<'_> {
 
     /// Checks that the credential is scoped to the region and service this
     /// server answers for.
+    /// Refuses the request if header `name` (matched case-insensitively) is
+    /// present but not covered by the signature. A service calls this for
+    /// every header it acts on (KMS: `X-Amz-Target`), so that a signature
+    /// given out for one request cannot be replayed with another operation.
+    pub fn require_signed(
+        &self,
+        headers: &http::HeaderMap,
+        name: &'static str,
+    ) -> Result<(), AuthError> {
+        let lower = name.to_ascii_lowercase();
+        if headers.contains_key(lower.as_str()) && !has_header(&self.signed_headers, &lower) {
+            Err(AuthError::HeaderNotSigned { header: name })
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn check_scope(&self, region: &str, service: &str) -> Result<(), AuthError> {
         let wrong_region = (self.region != region).then(|| self.region.clone());
         let wrong_service = (self.service != service).then(|| service.to_owned());

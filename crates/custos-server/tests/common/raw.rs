@@ -271,7 +271,11 @@ impl Signer {
             signed = signed.with_header(header.name(), header.value());
         }
         for (name, value) in new_params {
-            let separator = if signed.target.contains('?') { '&' } else { '?' };
+            let separator = if signed.target.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
             signed.target = format!(
                 "{}{separator}{}={}",
                 signed.target,
@@ -298,12 +302,28 @@ fn query_escape(s: &str) -> String {
 }
 
 /// A response as received.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct RawResponse {
     pub(crate) status: u16,
     /// Names lowercased, in the order received.
     pub(crate) headers: Vec<(String, Vec<u8>)>,
     pub(crate) body: Vec<u8>,
+}
+
+impl std::fmt::Debug for RawResponse {
+    // Text rather than byte arrays, for readable assertion failures.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value)))
+            .collect();
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 impl RawResponse {
@@ -400,21 +420,25 @@ impl RawClient {
 
     /// Sends `request` on a fresh connection and reads one response,
     /// keeping the connection open meanwhile. Panics if the server neither
-    /// answers nor closes within [`EXCHANGE_TIMEOUT`].
+    /// answers nor closes within [`EXCHANGE_TIMEOUT`], or answers with
+    /// something that is not HTTP.
     pub(crate) async fn exchange(&self, request: Vec<u8>) -> Outcome {
-        self.exchange_inner(request, None).await
+        self.try_exchange(request, None)
+            .await
+            .unwrap_or_else(|failure| panic!("{failure}"))
     }
 
-    /// [`exchange`](Self::exchange), but if no answer has come `patience`
+    /// [`exchange`](Self::exchange), returning a failure instead of
+    /// panicking. With `hang_up_after`, if no answer has come that long
     /// after the request was written, ends the sending side (TLS
-    /// `close_notify`, then TCP FIN), as a client that has nothing more to
-    /// say. A server waiting for bytes that will never come must then
-    /// answer or close.
-    pub(crate) async fn exchange_or_hang_up(&self, request: Vec<u8>, patience: Duration) -> Outcome {
-        self.exchange_inner(request, Some(patience)).await
-    }
-
-    async fn exchange_inner(&self, request: Vec<u8>, hang_up_after: Option<Duration>) -> Outcome {
+    /// `close_notify`, then TCP FIN) as a client with nothing more to say:
+    /// a server waiting for bytes that will never come must then answer or
+    /// close.
+    pub(crate) async fn try_exchange(
+        &self,
+        request: Vec<u8>,
+        hang_up_after: Option<Duration>,
+    ) -> Result<Outcome, Failure> {
         let exchange = async {
             let tcp = TcpStream::connect(self.addr).await.expect("TCP connect");
             let tls = self
@@ -441,22 +465,42 @@ impl RawClient {
         };
         tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
             .await
-            .unwrap_or_else(|_| {
-                panic!("the server neither answered nor closed within {EXCHANGE_TIMEOUT:?}")
-            })
+            .map_err(|_| Failure::Hung)?
     }
 }
 
-async fn read_outcome<R: AsyncRead + Unpin>(reader: &mut R) -> Outcome {
+/// How an exchange failed, by the server's fault.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Neither an answer nor a close within [`EXCHANGE_TIMEOUT`].
+    Hung,
+    /// An answer that is not a well-formed HTTP/1.1 response, or that stops
+    /// half-way.
+    Malformed(io::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Hung => write!(
+                f,
+                "the server neither answered nor closed within {EXCHANGE_TIMEOUT:?}"
+            ),
+            Failure::Malformed(e) => write!(f, "malformed or truncated response: {e}"),
+        }
+    }
+}
+
+async fn read_outcome<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Outcome, Failure> {
     let mut incoming = Incoming {
         reader,
         buf: Vec::new(),
         received_any: false,
     };
     match read_response(&mut incoming).await {
-        Ok(response) => Outcome::Answered(response),
-        Err(e) if !incoming.received_any && is_hang_up(&e) => Outcome::Closed,
-        Err(e) => panic!("malformed or truncated response: {e}"),
+        Ok(response) => Ok(Outcome::Answered(response)),
+        Err(e) if !incoming.received_any && is_hang_up(&e) => Ok(Outcome::Closed),
+        Err(e) => Err(Failure::Malformed(e)),
     }
 }
 
@@ -491,7 +535,9 @@ async fn read_response<R: AsyncRead + Unpin>(
         .ok_or_else(|| malformed("bad status line"))?;
     let headers = lines
         .map(|line| {
-            let (name, value) = line.split_once(':').ok_or_else(|| malformed("bad header"))?;
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| malformed("bad header"))?;
             Ok((name.to_ascii_lowercase(), value.trim().as_bytes().to_vec()))
         })
         .collect::<io::Result<Vec<_>>>()?;
@@ -512,7 +558,7 @@ async fn read_response<R: AsyncRead + Unpin>(
     } else if let Some(length) = length {
         incoming.exactly(length).await?
     } else {
-        incoming.to_end().await?
+        incoming.until_close().await?
     };
     Ok(RawResponse {
         status,
@@ -549,7 +595,11 @@ impl<R: AsyncRead + Unpin> Incoming<'_, R> {
     /// The bytes before `delimiter`, consuming both.
     async fn until(&mut self, delimiter: &[u8], limit: usize) -> io::Result<Vec<u8>> {
         loop {
-            if let Some(at) = self.buf.windows(delimiter.len()).position(|w| w == delimiter) {
+            if let Some(at) = self
+                .buf
+                .windows(delimiter.len())
+                .position(|w| w == delimiter)
+            {
                 let rest = self.buf.split_off(at + delimiter.len());
                 let mut found = std::mem::replace(&mut self.buf, rest);
                 found.truncate(at);
@@ -573,7 +623,7 @@ impl<R: AsyncRead + Unpin> Incoming<'_, R> {
     /// Everything until the peer closes (a close without `close_notify`
     /// counts: it cannot be told from a truncation, and does not matter
     /// here).
-    async fn to_end(&mut self) -> io::Result<Vec<u8>> {
+    async fn until_close(&mut self) -> io::Result<Vec<u8>> {
         loop {
             match self.fill().await {
                 Ok(true) if self.buf.len() <= MAX_BODY_BYTES => {}

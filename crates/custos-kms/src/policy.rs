@@ -147,7 +147,7 @@ pub fn allows(policy: &str, principal_arn: &str, account: &AccountId, action: &s
         let acts = actions.iter().any(|a| glob(a, action))
             && s.get("NotAction").is_none()
             && s.get("NotPrincipal").is_none();
-        let resource_ok = strings(s.get("Resource")).iter().any(|r| *r == "*");
+        let resource_ok = strings(s.get("Resource")).contains(&"*");
         if !acts || !principal_matches(s, principal_arn, account) {
             continue;
         }
@@ -257,10 +257,8 @@ mod tests {
             .is_err()
         );
         assert!(check_lockout(&allow(me, "kms:Encrypt"), me, &account(), true).is_ok());
-        let denied = format!(
-            "{{\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\",\"Resource\":\"*\"}},{{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"kms:PutKeyPolicy\",\"Resource\":\"*\"}}]}}"
-        );
-        assert!(check_lockout(&denied, me, &account(), false).is_err());
+        let denied = "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"kms:PutKeyPolicy\",\"Resource\":\"*\"}]}";
+        assert!(check_lockout(denied, me, &account(), false).is_err());
     }
 
     #[test]

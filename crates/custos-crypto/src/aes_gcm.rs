@@ -105,6 +105,7 @@ impl AesGcmKey {
             return Err(Error);
         }
         let start = out.len();
+        reserve_wiping(out, ciphertext.len());
         out.resize(start + ciphertext.len(), 0);
         let result = self.key.open_separate_gather(
             Nonce::assume_unique_for_key(*nonce),
@@ -129,10 +130,7 @@ impl AesGcmKey {
         aad: &[u8],
         ciphertext_and_tag: &[u8],
     ) -> Result<SecretBytes, Error> {
-        let split = ciphertext_and_tag
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or(Error)?;
+        let split = ciphertext_and_tag.len().checked_sub(TAG_LEN).ok_or(Error)?;
         let (ciphertext, tag) = ciphertext_and_tag.split_at(split);
         let mut out = SecretBytes::new(Vec::with_capacity(ciphertext.len()));
         self.open_append(nonce, aad, ciphertext, tag, out.expose_secret_mut())?;
@@ -143,6 +141,21 @@ impl AesGcmKey {
     pub fn verify_tag(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], tag: &[u8]) -> Result<(), Error> {
         self.open_append(nonce, aad, &[], tag, &mut Vec::new())
     }
+}
+
+/// Makes room for `additional` more bytes in `out` without leaving a copy
+/// of its contents behind: when `Vec` grows it frees the old allocation
+/// unwiped, and `out` may hold earlier plaintext. So grow by hand, wiping the
+/// old allocation.
+fn reserve_wiping(out: &mut Vec<u8>, additional: usize) {
+    if out.capacity() - out.len() >= additional {
+        return;
+    }
+    let wanted = (out.len() + additional).max(out.capacity().saturating_mul(2));
+    let mut bigger = Vec::with_capacity(wanted);
+    bigger.extend_from_slice(out);
+    zeroize::Zeroize::zeroize(out);
+    *out = bigger;
 }
 
 impl fmt::Debug for AesGcmKey {
@@ -199,7 +212,12 @@ mod tests {
             let mut out = Vec::new();
             key.seal_append(&n(IV), &h(AAD), &h(PT), &mut out)
                 .expect("seal");
-            assert_eq!(hex::encode(&out), format!("{ct}{tag}"), "AES-{}", key.bits());
+            assert_eq!(
+                hex::encode(&out),
+                format!("{ct}{tag}"),
+                "AES-{}",
+                key.bits()
+            );
             let back = key.open(&n(IV), &h(AAD), &out).expect("open");
             assert_eq!(back.expose_secret(), &h(PT)[..]);
         }
@@ -231,7 +249,8 @@ mod tests {
         let key = AesGcmKey::new(&[9u8; 24]).expect("key");
         let nonce = [3u8; 12];
         let mut ct = Vec::new();
-        key.seal_append(&nonce, b"aad", b"secret", &mut ct).expect("seal");
+        key.seal_append(&nonce, b"aad", b"secret", &mut ct)
+            .expect("seal");
         for i in 0..ct.len() {
             let mut bad = ct.clone();
             bad[i] ^= 0x80;
@@ -242,6 +261,21 @@ mod tests {
         }
         assert!(key.open(&nonce, b"aad", &ct[..TAG_LEN - 1]).is_err());
         assert!(key.open(&[4u8; 12], b"aad", &ct).is_err());
+    }
+
+    #[test]
+    fn growing_the_output_keeps_earlier_plaintext() {
+        let key = AesGcmKey::new(&[2u8; 32]).expect("key");
+        let mut ct = Vec::new();
+        key.seal_append(&[0; 12], b"", &[7u8; 1000], &mut ct)
+            .expect("seal");
+        let mut out = b"earlier".to_vec();
+        out.shrink_to_fit();
+        let (c, t) = ct.split_at(ct.len() - TAG_LEN);
+        key.open_append(&[0; 12], b"", c, t, &mut out)
+            .expect("open");
+        assert_eq!(&out[..7], b"earlier");
+        assert_eq!(&out[7..], &[7u8; 1000][..]);
     }
 
     #[test]

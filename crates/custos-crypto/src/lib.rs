@@ -16,6 +16,14 @@
 //! - [`mac`]: HMAC-SHA256 and SHA-256 (SigV4 needs both).
 //! - [`rand`]: the system CSPRNG.
 //! - [`ct`]: constant-time comparison.
+//! - [`aes_gcm`]: AES-GCM with 128-, 192- or 256-bit keys, for formats
+//!   defined by others.
+//! - [`hkdf`]: HKDF with SHA-256, SHA-384 or SHA-512 and output of any
+//!   length.
+//! - [`ecdsa`]: ECDSA P-256/SHA-256 and P-384/SHA-384, DER signatures,
+//!   compressed public keys, streaming sign and verify.
+//! - [`rsa`]: RSA-OAEP and PKCS #1 v1.5 encryption with keys from DER or
+//!   PEM.
 //!
 //! # What this crate deliberately does not do
 //!
@@ -25,10 +33,14 @@
 //! decryption must tell an attacker nothing about why.
 
 pub mod aead;
+pub mod aes_gcm;
 pub mod ct;
+pub mod ecdsa;
+pub mod hkdf;
 pub mod kdf;
 pub mod mac;
 pub mod rand;
+pub mod rsa;
 pub mod secret;
 
 pub use secret::{Key256, SecretBytes};

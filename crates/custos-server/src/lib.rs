@@ -182,6 +182,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let state = Arc::new(server::State {
         kms,
         audit: Box::new(audit::LogSink),
+        auth: auth::Authenticator::default(),
     });
     let account_id = state.kms.account().to_string();
     let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();

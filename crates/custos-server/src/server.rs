@@ -39,6 +39,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct State {
     pub kms: Kms<RedbEngine>,
     pub audit: Box<dyn AuditSink>,
+    pub auth: crate::auth::Authenticator,
 }
 
 /// How often the scheduler looks for keys to destroy or rotate.
@@ -169,16 +170,24 @@ async fn drive<I, S>(
     }
 }
 
-/// A fresh request id, shaped like AWS's (a random UUID).
+/// A fresh request id, shaped like AWS's (a UUID): a random prefix drawn
+/// once per process and a counter. Request ids are public and need to be
+/// unique, not unpredictable, so one CSPRNG call per request is not spent
+/// on them.
 fn request_id() -> String {
-    let b: [u8; 16] = custos_crypto::rand::array().unwrap_or_default();
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let p = PREFIX.get_or_init(|| custos_crypto::rand::array().unwrap_or_default());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-        u16::from_be_bytes([b[4], b[5]]),
-        u16::from_be_bytes([b[6], b[7]]) & 0x0fff,
-        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
-        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]]),
+        u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+        u16::from_be_bytes([p[4], p[5]]),
+        u16::from_be_bytes([p[6], p[7]]) & 0x0fff,
+        0x8000 | ((n >> 48) & 0x3fff),
+        n & 0xffff_ffff_ffff,
     )
 }
 
@@ -253,7 +262,7 @@ async fn answer(
     // The body may hold a plaintext: keep it in a buffer wiped on drop.
     let body = Zeroizing::new(collected.to_bytes().to_vec());
 
-    let caller = crate::auth::authenticate(&state.kms, &parts, &body).await?;
+    let caller = state.auth.authenticate(&state.kms, &parts, &body).await?;
 
     let op = match parts
         .headers

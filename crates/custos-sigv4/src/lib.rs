@@ -97,6 +97,7 @@ use std::fmt;
 
 pub use error::{AuthError, AuthorizationComponent, ExpiryRule, Incomplete, QueryParameter};
 pub use parse::{SignedRequest, Verified, parse, parse_with};
+pub use signing::SigningKey;
 
 /// An HTTP request exactly as it arrived, before anything trusted it.
 #[derive(Clone, Copy)]

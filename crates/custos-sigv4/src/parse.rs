@@ -19,7 +19,7 @@ use crate::error::{
     AuthError, AuthorizationComponent, CLOCK_SKEW, ExpiryRule, Incomplete, MAX_EXPIRES_SECS,
     QueryParameter,
 };
-use crate::signing::{self, ALGORITHM, AWS4_REQUEST, Scope};
+use crate::signing::{self, ALGORITHM, AWS4_REQUEST, SigningKey};
 use crate::timestamp;
 use crate::{ParseOptions, RequestParts};
 
@@ -341,21 +341,31 @@ impl SignedRequest<'_> {
     /// to: call [`check_scope`](Self::check_scope) as well, or a request
     /// signed with the same key for another region or service is accepted.
     pub fn verify(&self, secret: &SecretBytes, now: OffsetDateTime) -> Result<Verified, AuthError> {
+        let key = SigningKey::derive(secret, &self.scope_date, &self.region, &self.service);
+        self.verify_with_key(&key, now)
+    }
+
+    /// The date (`yyyymmdd`) of the credential scope, to find a cached
+    /// [`SigningKey`] for this request.
+    pub fn scope_date(&self) -> &str {
+        &self.scope_date
+    }
+
+    /// As [`verify`](Self::verify), with a signing key derived earlier for
+    /// this request's scope. A key for another scope never verifies.
+    pub fn verify_with_key(
+        &self,
+        key: &SigningKey,
+        now: OffsetDateTime,
+    ) -> Result<Verified, AuthError> {
         self.check_clock(now)?;
         let payload_hash = hex::encode(sha256(self.request.body));
         self.check_content_sha256(&payload_hash)?;
+        if !key.is_for(&self.scope_date, &self.region, &self.service) {
+            return Err(AuthError::InvalidSignature);
+        }
         let string_to_sign = self.string_to_sign_with(&payload_hash);
-        let scope = Scope {
-            date: &self.scope_date,
-            region: &self.region,
-            service: &self.service,
-        };
-        if !signing::signature_matches(
-            secret,
-            &scope,
-            string_to_sign.as_bytes(),
-            self.signature.as_bytes(),
-        ) {
+        if !signing::signature_matches(key, string_to_sign.as_bytes(), self.signature.as_bytes()) {
             return Err(AuthError::InvalidSignature);
         }
         Ok(Verified {

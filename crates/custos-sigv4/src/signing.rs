@@ -23,16 +23,61 @@ pub(crate) struct Scope<'a> {
     pub(crate) service: &'a str,
 }
 
+/// A derived SigV4 signing key (`kSigning`) and the scope it is for.
+///
+/// Deriving one costs four HMACs; a verifier may keep it for the day it
+/// names (AWS's own SDKs cache it the same way), and hand it to
+/// [`crate::SignedRequest::verify_with_key`]. It is as sensitive as the
+/// secret for that day, region and service: zeroized on drop, no `Debug`
+/// content, no `Clone`.
+pub struct SigningKey {
+    key: Zeroizing<[u8; SHA256_LEN]>,
+    date: String,
+    region: String,
+    service: String,
+}
+
+impl SigningKey {
+    /// Derives the key of `secret` for the scope `date` (`yyyymmdd`),
+    /// `region`, `service`.
+    pub fn derive(secret: &SecretBytes, date: &str, region: &str, service: &str) -> Self {
+        let scope = Scope {
+            date,
+            region,
+            service,
+        };
+        Self {
+            key: signing_key(secret, &scope),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        }
+    }
+
+    /// Whether this key is for exactly this scope.
+    pub fn is_for(&self, date: &str, region: &str, service: &str) -> bool {
+        self.date == date && self.region == region && self.service == service
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("date", &self.date)
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Whether `provided` (hex, as the client sent it) is the signature of
-/// `string_to_sign` under the key derived from `secret` for `scope`.
+/// `string_to_sign` under `signing_key`.
 pub(crate) fn signature_matches(
-    secret: &SecretBytes,
-    scope: &Scope<'_>,
+    signing_key: &SigningKey,
     string_to_sign: &[u8],
     provided: &[u8],
 ) -> bool {
-    let signing_key = signing_key(secret, scope);
-    let mac = Zeroizing::new(hmac_sha256(&*signing_key, string_to_sign));
+    let mac = Zeroizing::new(hmac_sha256(&*signing_key.key, string_to_sign));
     // `as_slice`: encoding from the array by value would leave an unwiped copy.
     let expected = Zeroizing::new(hex::encode(mac.as_slice()));
     // AWS signatures are lowercase hex; any other spelling is refused.
@@ -83,39 +128,19 @@ mod tests {
     #[test]
     fn signature_known_answer() {
         let secret = SecretBytes::from_slice(b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-        let scope = Scope {
-            date: "20150830",
-            region: "us-east-1",
-            service: "service",
-        };
+        let key = SigningKey::derive(&secret, "20150830", "us-east-1", "service");
         let string_to_sign = b"AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\nbb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63";
         let signature = b"5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
-        assert!(signature_matches(
-            &secret,
-            &scope,
-            string_to_sign,
-            signature
-        ));
+        assert!(signature_matches(&key, string_to_sign, signature));
         let uppercase = signature.to_ascii_uppercase();
-        assert!(!signature_matches(
-            &secret,
-            &scope,
-            string_to_sign,
-            &uppercase
-        ));
-        assert!(!signature_matches(
-            &secret,
-            &scope,
-            string_to_sign,
-            &signature[1..]
-        ));
-        assert!(!signature_matches(&secret, &scope, string_to_sign, b""));
+        assert!(!signature_matches(&key, string_to_sign, &uppercase));
+        assert!(!signature_matches(&key, string_to_sign, &signature[1..]));
+        assert!(!signature_matches(&key, string_to_sign, b""));
         let other = SecretBytes::from_slice(b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ");
-        assert!(!signature_matches(
-            &other,
-            &scope,
-            string_to_sign,
-            signature
-        ));
+        let other_key = SigningKey::derive(&other, "20150830", "us-east-1", "service");
+        assert!(!signature_matches(&other_key, string_to_sign, signature));
+        assert!(key.is_for("20150830", "us-east-1", "service"));
+        assert!(!key.is_for("20150831", "us-east-1", "service"));
+        assert!(!format!("{key:?}").contains(&hex::encode(*key.key)));
     }
 }

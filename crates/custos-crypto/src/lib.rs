@@ -24,6 +24,16 @@
 //!   compressed public keys, streaming sign and verify.
 //! - [`rsa`]: RSA-OAEP and PKCS #1 v1.5 encryption with keys from DER or
 //!   PEM.
+//! - [`sign`]: the signing key pairs of KMS keys (RSA, ECDSA on four
+//!   curves, Ed25519, ML-DSA) and every signature scheme of AWS KMS, on
+//!   messages, digests and ML-DSA external μ.
+//! - [`ecdh`]: ECDH on P-256, P-384, P-521 with the raw shared secret.
+//! - [`kem`]: ML-KEM key pairs from seeds, encapsulation, decapsulation.
+//! - `der` (private): the few DER structures Custos writes itself.
+//! - `ffi` (private): **the only unsafe code in Custos**, the aws-lc C
+//!   functions behind Ed25519ph, ML-DSA external μ and seeded ML-KEM key
+//!   generation, which aws-lc-rs does not expose (see
+//!   `docs/crypto-choices.md`).
 //!
 //! # What this crate deliberately does not do
 //!
@@ -35,13 +45,18 @@
 pub mod aead;
 pub mod aes_gcm;
 pub mod ct;
+mod der;
+pub mod ecdh;
 pub mod ecdsa;
+mod ffi;
 pub mod hkdf;
 pub mod kdf;
+pub mod kem;
 pub mod mac;
 pub mod rand;
 pub mod rsa;
 pub mod secret;
+pub mod sign;
 
 pub use secret::{Key256, SecretBytes};
 

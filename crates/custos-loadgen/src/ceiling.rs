@@ -3,7 +3,7 @@
 //! Each request goes through what any server on this stack must do: accept,
 //! TLS 1.3 handshake (once per keep-alive connection), HTTP/1.1 parsing,
 //! reading the whole body, and writing a KMS-shaped JSON response with the
-//! headers Custos sends. Nothing more: no signature check, no JSON parsing,
+//! headers Custos sends (as large as the request, for large requests). Nothing more: no signature check, no JSON parsing,
 //! no cryptography beyond TLS. What `run --op noop` measures against it is
 //! therefore the most any KMS server on this machine could serve.
 
@@ -181,7 +181,10 @@ async fn connection(acceptor: TlsAcceptor, tcp: TcpStream, counters: Arc<Counter
         .await;
 }
 
-/// Reads the whole body, then answers the fixed response.
+/// Reads the whole body, then answers the fixed response, or the request
+/// body itself when that is larger: an `Encrypt` of n bytes answers about
+/// as many bytes as it was sent, so the ceiling moves the same volume in
+/// both directions as the server it bounds.
 async fn respond(
     request: Request<Incoming>,
     counters: Arc<Counters>,
@@ -191,7 +194,14 @@ async fn respond(
         .collect()
         .await
     {
-        Ok(_body) => (StatusCode::OK, Bytes::from_static(RESPONSE_BODY.as_bytes())),
+        Ok(body) => {
+            let body = body.to_bytes();
+            if body.len() > RESPONSE_BODY.len() {
+                (StatusCode::OK, body)
+            } else {
+                (StatusCode::OK, Bytes::from_static(RESPONSE_BODY.as_bytes()))
+            }
+        }
         Err(_too_large_or_cut) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             Bytes::from_static(br#"{"__type":"ValidationException","message":"request body"}"#),

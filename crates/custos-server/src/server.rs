@@ -259,8 +259,16 @@ async fn answer(
                     ApiError::Serialization("The request body could not be read.".into())
                 }
             })?;
-    // The body may hold a plaintext: keep it in a buffer wiped on drop.
-    let body = Zeroizing::new(collected.to_bytes().to_vec());
+    // The body may hold a plaintext: copy it, once, into a buffer wiped on
+    // drop.
+    let mut chunks = collected.aggregate();
+    let mut body = Zeroizing::new(Vec::with_capacity(bytes::Buf::remaining(&chunks)));
+    while bytes::Buf::has_remaining(&chunks) {
+        let chunk = bytes::Buf::chunk(&chunks);
+        body.extend_from_slice(chunk);
+        let n = chunk.len();
+        bytes::Buf::advance(&mut chunks, n);
+    }
 
     let caller = state.auth.authenticate(&state.kms, &parts, &body).await?;
 

@@ -58,6 +58,38 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
             let material = kms.material(&key, 1).await.expect("material");
             secrets.push(("key material", material.expose_secret().to_vec()));
         }
+        // Private keys of every kind, and an HMAC key: only sealed bytes of
+        // them reach the store (the public keys are in the key records).
+        for (spec, usage) in [
+            ("RSA_2048", "SIGN_VERIFY"),
+            ("RSA_2048", "ENCRYPT_DECRYPT"),
+            ("ECC_NIST_P256", "SIGN_VERIFY"),
+            ("ECC_NIST_P384", "KEY_AGREEMENT"),
+            ("ECC_NIST_EDWARDS25519", "SIGN_VERIFY"),
+            ("ML_DSA_44", "SIGN_VERIFY"),
+            ("ML_KEM_768", "ENCAPSULATE_DECAPSULATE"),
+            ("HMAC_256", "GENERATE_VERIFY_MAC"),
+        ] {
+            let created = kms
+                .create_key(
+                    &caller,
+                    CreateKeyRequest {
+                        key_spec: Some(spec.into()),
+                        key_usage: Some(usage.into()),
+                        ..CreateKeyRequest::default()
+                    },
+                )
+                .await
+                .expect("create");
+            let key = kms
+                .resolve(&caller, &created.key_metadata.key_id)
+                .await
+                .expect("resolve");
+            let material = kms.key_material(&key, 1).await.expect("material");
+            let encoded = material.encode().expect("encode");
+            // Without the format byte: the private key bytes themselves.
+            secrets.push(("private key", encoded.expose_secret()[1..].to_vec()));
+        }
         secrets.push(("store key", kms.sealer().store_key_for_tests().to_vec()));
         let bootstrap = kms
             .ensure_bootstrap_identity(None)

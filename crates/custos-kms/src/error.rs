@@ -32,6 +32,12 @@ pub enum KmsError {
     InvalidCiphertext,
     #[error("{0}")]
     IncorrectKey(String),
+    /// `Verify` found the signature invalid. No detail, as on AWS.
+    #[error("")]
+    InvalidSignature,
+    /// `VerifyMac` found the MAC invalid. No detail, as on AWS.
+    #[error("")]
+    InvalidMac,
     #[error("{0}")]
     InvalidKeyUsage(String),
     #[error("{0}")]

@@ -15,6 +15,7 @@ use custos_store::{Batch, Engine, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Caller;
+use crate::material::Material;
 use crate::model::{KEY_RECORD_FORMAT, KeyRecord, KeyState};
 use crate::names::{AliasName, KeyRef, KeyRefError, KeyUuid, Region, alias_arn, key_arn};
 use crate::{Kms, KmsError, seal};
@@ -36,6 +37,42 @@ pub(crate) fn material_aad(region: &str, id: &str, version: u32) -> Vec<u8> {
         "custos.key-material.v1",
         &[region.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
     )
+}
+
+/// The associated data of format-2 material (every key spec but
+/// `SYMMETRIC_DEFAULT`): also binds the key spec and usage, so that
+/// material can only ever be read as the kind of key it was made for.
+pub(crate) fn material_aad_v2(
+    region: &str,
+    id: &str,
+    version: u32,
+    spec: crate::model::KeySpec,
+    usage: crate::model::KeyUsage,
+) -> Vec<u8> {
+    seal::aad(
+        "custos.key-material.v2",
+        &[
+            region.as_bytes(),
+            id.as_bytes(),
+            &version.to_be_bytes(),
+            spec.as_str().as_bytes(),
+            usage.as_str().as_bytes(),
+        ],
+    )
+}
+
+fn aad_for(key: &KeyRecord, version: u32) -> Vec<u8> {
+    if key.key_spec == crate::model::KeySpec::SymmetricDefault {
+        material_aad(&key.region, &key.key_id, version)
+    } else {
+        material_aad_v2(
+            &key.region,
+            &key.key_id,
+            version,
+            key.key_spec,
+            key.key_usage,
+        )
+    }
 }
 
 /// An alias, persisted as JSON in the `Aliases` table.
@@ -173,8 +210,22 @@ impl<E: Engine> Kms<E> {
         })
     }
 
-    /// Unseals version `version` of the key's material.
+    /// Unseals version `version` of a symmetric key's material.
     pub(crate) async fn material(&self, key: &KeyRecord, version: u32) -> Result<Key256, KmsError> {
+        match self.key_material(key, version).await? {
+            Material::Symmetric(k) => Ok(k),
+            _ => Err(KmsError::Corrupt {
+                what: format!("material {}/{version}", key.key_id),
+            }),
+        }
+    }
+
+    /// Unseals and loads version `version` of any key's material.
+    pub(crate) async fn key_material(
+        &self,
+        key: &KeyRecord,
+        version: u32,
+    ) -> Result<Material, KmsError> {
         let corrupt = || KmsError::Corrupt {
             what: format!("material {}/{version}", key.key_id),
         };
@@ -188,12 +239,24 @@ impl<E: Engine> Kms<E> {
             .ok_or_else(corrupt)?;
         let secret = self
             .sealer()
-            .open(&material_aad(&key.region, &key.key_id, version), &sealed)
+            .open(&aad_for(key, version), &sealed)
             .map_err(|_| corrupt())?;
-        Key256::from_slice(secret.expose_secret()).map_err(|_| corrupt())
+        Material::decode(key.key_spec, key.key_usage, secret.expose_secret()).map_err(|_| corrupt())
     }
 
-    /// Adds a sealed material version to `batch`.
+    /// The current material of a key (asymmetric and HMAC keys have one
+    /// version).
+    pub(crate) async fn current_material(&self, key: &KeyRecord) -> Result<Material, KmsError> {
+        let version = key
+            .current_material()
+            .ok_or_else(|| KmsError::Corrupt {
+                what: format!("key {}", key.key_id),
+            })?
+            .version;
+        self.key_material(key, version).await
+    }
+
+    /// Adds a sealed symmetric material version to `batch`.
     pub(crate) fn seal_material(
         &self,
         key: &KeyRecord,
@@ -201,10 +264,27 @@ impl<E: Engine> Kms<E> {
         material: &Key256,
         batch: &mut Batch,
     ) -> Result<(), KmsError> {
-        let sealed = self.sealer().seal(
-            &material_aad(&key.region, &key.key_id, version),
-            material.expose_secret(),
-        )?;
+        self.seal_key_material(
+            key,
+            version,
+            &Material::Symmetric(Key256::from_slice(material.expose_secret())?),
+            batch,
+        )
+    }
+
+    /// Adds sealed material of any kind to `batch`, in the format its key
+    /// spec calls for (see `crate::material`).
+    pub(crate) fn seal_key_material(
+        &self,
+        key: &KeyRecord,
+        version: u32,
+        material: &Material,
+        batch: &mut Batch,
+    ) -> Result<(), KmsError> {
+        let plaintext = material.encode()?;
+        let sealed = self
+            .sealer()
+            .seal(&aad_for(key, version), plaintext.expose_secret())?;
         batch.put(
             Table::Material,
             material_row(&key.region, &key.key_id, version),

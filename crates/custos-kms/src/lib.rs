@@ -20,6 +20,11 @@
 //! - [`identity`]: access keys and their sealed secrets.
 //! - [`authz`]: the authorization step every operation passes through.
 //! - [`keys`]: loading, resolving and storing keys and their material.
+//! - `material`: key material of every key spec, its sealed formats, and
+//!   the crypto-layer keys it loads into.
+//! - `algorithms`: AWS's algorithm names mapped to crypto-layer schemes,
+//!   with AWS's rules for message types, digest lengths and plaintext
+//!   sizes.
 //! - [`ops`]: the operations.
 //! - [`error`]: the domain's error type, [`KmsError`].
 //!
@@ -29,6 +34,7 @@
 //! turns bytes into request shapes and [`KmsError`]s into wire errors. The
 //! only JSON here is the encoding of persisted records.
 
+pub(crate) mod algorithms;
 pub mod authz;
 pub mod ciphertext;
 pub mod clock;
@@ -36,6 +42,7 @@ pub mod context;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub(crate) mod material;
 pub mod model;
 pub mod names;
 pub mod ops;

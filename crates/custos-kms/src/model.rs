@@ -46,6 +46,9 @@ aws_enum!(
         MlDsa65 = "ML_DSA_65",
         MlDsa87 = "ML_DSA_87",
         EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        MlKem512 = "ML_KEM_512",
+        MlKem768 = "ML_KEM_768",
+        MlKem1024 = "ML_KEM_1024",
     }
 );
 
@@ -56,6 +59,7 @@ aws_enum!(
         EncryptDecrypt = "ENCRYPT_DECRYPT",
         GenerateVerifyMac = "GENERATE_VERIFY_MAC",
         KeyAgreement = "KEY_AGREEMENT",
+        EncapsulateDecapsulate = "ENCAPSULATE_DECAPSULATE",
     }
 );
 
@@ -98,6 +102,76 @@ aws_enum!(
         RsaesOaepSha1 = "RSAES_OAEP_SHA_1",
         RsaesOaepSha256 = "RSAES_OAEP_SHA_256",
         Sm2pke = "SM2PKE",
+    }
+);
+
+aws_enum!(
+    /// `SigningAlgorithmSpec`.
+    SigningAlgorithm {
+        RsassaPssSha256 = "RSASSA_PSS_SHA_256",
+        RsassaPssSha384 = "RSASSA_PSS_SHA_384",
+        RsassaPssSha512 = "RSASSA_PSS_SHA_512",
+        RsassaPkcs1V15Sha256 = "RSASSA_PKCS1_V1_5_SHA_256",
+        RsassaPkcs1V15Sha384 = "RSASSA_PKCS1_V1_5_SHA_384",
+        RsassaPkcs1V15Sha512 = "RSASSA_PKCS1_V1_5_SHA_512",
+        EcdsaSha256 = "ECDSA_SHA_256",
+        EcdsaSha384 = "ECDSA_SHA_384",
+        EcdsaSha512 = "ECDSA_SHA_512",
+        Sm2dsa = "SM2DSA",
+        MlDsaShake256 = "ML_DSA_SHAKE_256",
+        Ed25519Sha512 = "ED25519_SHA_512",
+        Ed25519PhSha512 = "ED25519_PH_SHA_512",
+    }
+);
+
+aws_enum!(
+    /// `MessageType` of `Sign` and `Verify`.
+    MessageType {
+        Raw = "RAW",
+        Digest = "DIGEST",
+        ExternalMu = "EXTERNAL_MU",
+    }
+);
+
+aws_enum!(
+    /// `MacAlgorithmSpec`.
+    MacAlgorithm {
+        HmacSha224 = "HMAC_SHA_224",
+        HmacSha256 = "HMAC_SHA_256",
+        HmacSha384 = "HMAC_SHA_384",
+        HmacSha512 = "HMAC_SHA_512",
+    }
+);
+
+aws_enum!(
+    /// `KeyAgreementAlgorithmSpec`.
+    KeyAgreementAlgorithm {
+        Ecdh = "ECDH",
+    }
+);
+
+aws_enum!(
+    /// `EncapsulationAlgorithmSpec`.
+    EncapsulationAlgorithm {
+        MlKem = "ML_KEM",
+    }
+);
+
+aws_enum!(
+    /// `DataKeyPairSpec`.
+    DataKeyPairSpec {
+        Rsa2048 = "RSA_2048",
+        Rsa3072 = "RSA_3072",
+        Rsa4096 = "RSA_4096",
+        EccNistP256 = "ECC_NIST_P256",
+        EccNistP384 = "ECC_NIST_P384",
+        EccNistP521 = "ECC_NIST_P521",
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        Sm2 = "SM2",
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        MlKem512 = "ML_KEM_512",
+        MlKem768 = "ML_KEM_768",
+        MlKem1024 = "ML_KEM_1024",
     }
 );
 
@@ -161,10 +235,87 @@ pub struct KeyRecord {
     /// When the last on-demand rotation started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_demand_rotation_ms: Option<i64>,
+    /// The public key of an asymmetric key: DER `SubjectPublicKeyInfo`,
+    /// base64. Absent for symmetric and HMAC keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// The format version of [`KeyRecord`] this build writes.
 pub const KEY_RECORD_FORMAT: u32 = 1;
+
+impl KeySpec {
+    /// The algorithms a key of this spec and usage supports, as
+    /// `DescribeKey` and `GetPublicKey` list them.
+    pub fn algorithms(self, usage: KeyUsage) -> Algorithms {
+        use KeySpec::*;
+        let mut out = Algorithms::default();
+        match (self, usage) {
+            (SymmetricDefault, _) => out.encryption = vec![EncryptionAlgorithm::SymmetricDefault],
+            (Rsa2048 | Rsa3072 | Rsa4096, KeyUsage::EncryptDecrypt) => {
+                out.encryption = vec![
+                    EncryptionAlgorithm::RsaesOaepSha1,
+                    EncryptionAlgorithm::RsaesOaepSha256,
+                ]
+            }
+            (Rsa2048 | Rsa3072 | Rsa4096, _) => {
+                use SigningAlgorithm::*;
+                out.signing = vec![
+                    RsassaPkcs1V15Sha256,
+                    RsassaPkcs1V15Sha384,
+                    RsassaPkcs1V15Sha512,
+                    RsassaPssSha256,
+                    RsassaPssSha384,
+                    RsassaPssSha512,
+                ]
+            }
+            (EccNistP256 | EccNistP384 | EccNistP521, KeyUsage::KeyAgreement) => {
+                out.key_agreement = vec![KeyAgreementAlgorithm::Ecdh]
+            }
+            (EccNistP256 | EccSecgP256k1, _) => out.signing = vec![SigningAlgorithm::EcdsaSha256],
+            (EccNistP384, _) => out.signing = vec![SigningAlgorithm::EcdsaSha384],
+            (EccNistP521, _) => out.signing = vec![SigningAlgorithm::EcdsaSha512],
+            (EccNistEdwards25519, _) => {
+                out.signing = vec![
+                    SigningAlgorithm::Ed25519Sha512,
+                    SigningAlgorithm::Ed25519PhSha512,
+                ]
+            }
+            (MlDsa44 | MlDsa65 | MlDsa87, _) => out.signing = vec![SigningAlgorithm::MlDsaShake256],
+            (Hmac224, _) => out.mac = vec![MacAlgorithm::HmacSha224],
+            (Hmac256, _) => out.mac = vec![MacAlgorithm::HmacSha256],
+            (Hmac384, _) => out.mac = vec![MacAlgorithm::HmacSha384],
+            (Hmac512, _) => out.mac = vec![MacAlgorithm::HmacSha512],
+            (MlKem512 | MlKem768 | MlKem1024, _) => {
+                out.encapsulation = vec![EncapsulationAlgorithm::MlKem]
+            }
+            (Sm2, _) => {}
+        }
+        out
+    }
+
+    /// Whether keys of this spec hold a private key and a public key.
+    pub fn is_asymmetric(self) -> bool {
+        !matches!(
+            self,
+            KeySpec::SymmetricDefault
+                | KeySpec::Hmac224
+                | KeySpec::Hmac256
+                | KeySpec::Hmac384
+                | KeySpec::Hmac512
+        )
+    }
+}
+
+/// The algorithm lists of a key, each empty when it does not apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Algorithms {
+    pub encryption: Vec<EncryptionAlgorithm>,
+    pub signing: Vec<SigningAlgorithm>,
+    pub key_agreement: Vec<KeyAgreementAlgorithm>,
+    pub mac: Vec<MacAlgorithm>,
+    pub encapsulation: Vec<EncapsulationAlgorithm>,
+}
 
 impl KeyRecord {
     /// The key's ARN.

@@ -11,8 +11,9 @@ use zeroize::Zeroizing;
 use crate::error::ApiError;
 
 /// Room for the largest response that carries a secret (4096 bytes of
-/// plaintext, base64-encoded, and the rest), so that encoding never
-/// reallocates and leaves an unwiped copy of a plaintext behind.
+/// plaintext, or a `GenerateDataKeyPair` answer with an RSA-4096 private key
+/// twice, base64-encoded, and the rest), so that encoding never reallocates
+/// and leaves an unwiped copy of a plaintext behind.
 const RESPONSE_CAPACITY: usize = 16 * 1024;
 
 /// Runs `op` with the JSON `body` and returns the JSON response body, in a
@@ -34,19 +35,28 @@ pub(crate) async fn dispatch<E: Engine>(
         Operation::CancelKeyDeletion => call!(cancel_key_deletion),
         Operation::CreateAlias => call!(create_alias),
         Operation::CreateKey => call!(create_key),
+        Operation::Decapsulate => call!(decapsulate),
         Operation::Decrypt => call!(decrypt),
         Operation::DeleteAlias => call!(delete_alias),
+        Operation::DeriveSharedSecret => call!(derive_shared_secret),
         Operation::DescribeKey => call!(describe_key),
         Operation::DisableKey => call!(disable_key),
         Operation::DisableKeyRotation => call!(disable_key_rotation),
         Operation::EnableKey => call!(enable_key),
         Operation::EnableKeyRotation => call!(enable_key_rotation),
+        Operation::Encapsulate => call!(encapsulate),
         Operation::Encrypt => call!(encrypt),
         Operation::GenerateDataKey => call!(generate_data_key),
+        Operation::GenerateDataKeyPair => call!(generate_data_key_pair),
+        Operation::GenerateDataKeyPairWithoutPlaintext => {
+            call!(generate_data_key_pair_without_plaintext)
+        }
         Operation::GenerateDataKeyWithoutPlaintext => call!(generate_data_key_without_plaintext),
+        Operation::GenerateMac => call!(generate_mac),
         Operation::GenerateRandom => call!(generate_random),
         Operation::GetKeyPolicy => call!(get_key_policy),
         Operation::GetKeyRotationStatus => call!(get_key_rotation_status),
+        Operation::GetPublicKey => call!(get_public_key),
         Operation::ListAliases => call!(list_aliases),
         Operation::ListKeyPolicies => call!(list_key_policies),
         Operation::ListKeyRotations => call!(list_key_rotations),
@@ -56,10 +66,13 @@ pub(crate) async fn dispatch<E: Engine>(
         Operation::ReEncrypt => call!(re_encrypt),
         Operation::RotateKeyOnDemand => call!(rotate_key_on_demand),
         Operation::ScheduleKeyDeletion => call!(schedule_key_deletion),
+        Operation::Sign => call!(sign),
         Operation::TagResource => call!(tag_resource),
         Operation::UntagResource => call!(untag_resource),
         Operation::UpdateAlias => call!(update_alias),
         Operation::UpdateKeyDescription => call!(update_key_description),
+        Operation::Verify => call!(verify),
+        Operation::VerifyMac => call!(verify_mac),
     }
 }
 

@@ -105,6 +105,8 @@ fn kms_to_wire(e: &KmsError) -> (ErrorCode, Option<String>) {
         KmsError::InvalidState(m) => with(C::KMSInvalidStateException, m),
         KmsError::InvalidCiphertext => (C::InvalidCiphertextException, None),
         KmsError::IncorrectKey(m) => with(C::IncorrectKeyException, m),
+        KmsError::InvalidSignature => (C::KMSInvalidSignatureException, None),
+        KmsError::InvalidMac => (C::KMSInvalidMacException, None),
         KmsError::InvalidKeyUsage(m) => with(C::InvalidKeyUsageException, m),
         KmsError::InvalidMarker(m) => with(C::InvalidMarkerException, m),
         KmsError::UnsupportedOperation(m) => with(C::UnsupportedOperationException, m),
@@ -250,6 +252,18 @@ mod tests {
                 "IncorrectKeyException",
                 400,
                 Some("m"),
+            ),
+            (
+                KmsError::InvalidSignature.into(),
+                "KMSInvalidSignatureException",
+                400,
+                None,
+            ),
+            (
+                KmsError::InvalidMac.into(),
+                "KMSInvalidMacException",
+                400,
+                None,
             ),
             (
                 KmsError::InvalidKeyUsage(s("m")).into(),

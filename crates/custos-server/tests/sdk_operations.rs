@@ -175,11 +175,11 @@ async fn create_key_refuses_what_aws_refuses() {
     assert_eq!(error_of(&e).0, "ValidationException");
     let e = kms
         .create_key()
-        .key_spec(KeySpec::EccNistP256)
+        .key_spec(KeySpec::Sm2)
         .key_usage(KeyUsageType::SignVerify)
         .send()
         .await
-        .expect_err("not yet");
+        .expect_err("SM2 outside China");
     assert_eq!(error_of(&e).0, "UnsupportedOperationException");
     let e = kms
         .create_key()

@@ -79,6 +79,8 @@ pub struct KeyMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_agreement_algorithms: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,6 +233,210 @@ pub struct GenerateRandomRequest {
 #[serde(rename_all = "PascalCase")]
 pub struct GenerateRandomResponse {
     pub plaintext: SecretBlob,
+}
+
+// ---------------------------------------------------------------------------
+// Asymmetric and HMAC keys
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetPublicKeyRequest {
+    pub key_id: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPublicKeyResponse {
+    pub key_id: String,
+    pub public_key: Blob,
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    pub key_usage: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SignRequest {
+    pub key_id: Option<String>,
+    pub message: Option<SecretBlob>,
+    pub message_type: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub signing_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SignResponse {
+    pub key_id: String,
+    pub signature: Blob,
+    pub signing_algorithm: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VerifyRequest {
+    pub key_id: Option<String>,
+    pub message: Option<SecretBlob>,
+    pub message_type: Option<String>,
+    pub signature: Option<Blob>,
+    pub signing_algorithm: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyResponse {
+    pub key_id: String,
+    pub signature_valid: bool,
+    pub signing_algorithm: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateMacRequest {
+    pub message: Option<SecretBlob>,
+    pub key_id: Option<String>,
+    pub mac_algorithm: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateMacResponse {
+    pub mac: Blob,
+    pub mac_algorithm: String,
+    pub key_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VerifyMacRequest {
+    pub message: Option<SecretBlob>,
+    pub key_id: Option<String>,
+    pub mac_algorithm: Option<String>,
+    pub mac: Option<Blob>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyMacResponse {
+    pub key_id: String,
+    pub mac_valid: bool,
+    pub mac_algorithm: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeriveSharedSecretRequest {
+    pub key_id: Option<String>,
+    pub key_agreement_algorithm: Option<String>,
+    pub public_key: Option<Blob>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub recipient: Option<RecipientInfo>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeriveSharedSecretResponse {
+    pub key_id: String,
+    pub shared_secret: SecretBlob,
+    pub key_agreement_algorithm: String,
+    pub key_origin: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateDataKeyPairRequest {
+    pub encryption_context: Option<EncryptionContext>,
+    pub key_id: Option<String>,
+    pub key_pair_spec: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub recipient: Option<RecipientInfo>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyPairResponse {
+    pub private_key_ciphertext_blob: Blob,
+    pub private_key_plaintext: SecretBlob,
+    pub public_key: Blob,
+    pub key_id: String,
+    pub key_pair_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GenerateDataKeyPairWithoutPlaintextRequest {
+    pub encryption_context: Option<EncryptionContext>,
+    pub key_id: Option<String>,
+    pub key_pair_spec: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyPairWithoutPlaintextResponse {
+    pub private_key_ciphertext_blob: Blob,
+    pub public_key: Blob,
+    pub key_id: String,
+    pub key_pair_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EncapsulateRequest {
+    pub key_id: Option<String>,
+    pub encapsulation_algorithm: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncapsulateResponse {
+    pub key_id: String,
+    pub shared_secret: SecretBlob,
+    pub shared_secret_ciphertext_blob: Blob,
+    pub encapsulation_algorithm: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DecapsulateRequest {
+    pub key_id: Option<String>,
+    pub shared_secret_ciphertext_blob: Option<Blob>,
+    pub encapsulation_algorithm: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecapsulateResponse {
+    pub key_id: String,
+    pub shared_secret: SecretBlob,
+    pub encapsulation_algorithm: String,
 }
 
 // ---------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 //! `CreateKey`: a new KMS key with fresh material.
 
-use custos_crypto::Key256;
+use base64::Engine as _;
 use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{CreateKeyRequest, CreateKeyResponse, Tag};
 use custos_wire::validation::Violations;
 
 use crate::keys::{encode_key, key_row};
+use crate::material::Material;
 use crate::model::{
     KEY_RECORD_FORMAT, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialVersion, Origin,
 };
@@ -31,7 +32,7 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
     v.one_of(
         "customerMasterKeySpec",
         req.customer_master_key_spec.as_deref(),
-        KeySpec::NAMES,
+        CUSTOMER_MASTER_KEY_SPECS,
     );
     v.one_of("keySpec", req.key_spec.as_deref(), KeySpec::NAMES);
     v.one_of("origin", req.origin.as_deref(), Origin::NAMES);
@@ -96,11 +97,11 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
             "Multi-Region keys are not supported by Custos.".into(),
         ));
     }
-    if spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::UnsupportedOperation(format!(
-            "KeySpec {} is not supported by Custos yet.",
-            spec.as_str()
-        )));
+    if spec == KeySpec::Sm2 {
+        // SM2 exists only in AWS's China regions; elsewhere AWS answers so.
+        return Err(KmsError::UnsupportedOperation(
+            "KeySpec SM2 is not supported in this Region".into(),
+        ));
     }
     if let Some(policy) = &req.policy {
         crate::policy::check_document(policy)?;
@@ -127,6 +128,24 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
     })
 }
 
+/// The deprecated `CustomerMasterKeySpec` member's enumeration: the specs
+/// that existed when it was replaced by `KeySpec`.
+const CUSTOMER_MASTER_KEY_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+];
+
 /// Which usages AWS allows for each key spec.
 fn compatible(spec: KeySpec, usage: KeyUsage) -> bool {
     use KeySpec::*;
@@ -138,6 +157,7 @@ fn compatible(spec: KeySpec, usage: KeyUsage) -> bool {
         EccSecgP256k1 | EccNistEdwards25519 | MlDsa44 | MlDsa65 | MlDsa87 => usage == SignVerify,
         Hmac224 | Hmac256 | Hmac384 | Hmac512 => usage == GenerateVerifyMac,
         Sm2 => matches!(usage, EncryptDecrypt | SignVerify | KeyAgreement),
+        MlKem512 | MlKem768 | MlKem1024 => usage == EncapsulateDecapsulate,
     }
 }
 
@@ -214,11 +234,21 @@ impl<E: Engine> Kms<E> {
             }],
             rotation: None,
             on_demand_rotation_ms: None,
+            public_key: None,
         };
-        let material = Key256::generate()?;
+        // Private keys are generated on the blocking pool: an RSA-4096 key
+        // takes a large part of a second and must not stall the runtime.
+        let (spec, usage) = (record.key_spec, record.key_usage);
+        let material = tokio::task::spawn_blocking(move || Material::generate(spec, usage))
+            .await
+            .map_err(|_| KmsError::Crypto(custos_crypto::Error))??;
+        let mut record = record;
+        record.public_key = material
+            .public_key_der()?
+            .map(|der| base64::engine::general_purpose::STANDARD.encode(der));
         let row = key_row(&record.region, &id);
         let mut batch = Batch::new();
-        self.seal_material(&record, 1, &material, &mut batch)?;
+        self.seal_key_material(&record, 1, &material, &mut batch)?;
         batch
             .require_absent(Table::Keys, row.clone())
             .put(Table::Keys, row, encode_key(&record)?);

@@ -1,5 +1,7 @@
 //! `Decrypt`: a ciphertext blob back to its plaintext. The key comes from
-//! the blob; a `KeyId`, when given, must name the same key.
+//! the blob; a `KeyId`, when given, must name the same key. A `KeyId` that
+//! names an RSA `ENCRYPT_DECRYPT` key decrypts an RSA-OAEP ciphertext made
+//! with its public key, by Custos or by anyone else.
 
 use custos_crypto::SecretBytes;
 use custos_store::Engine;
@@ -7,12 +9,14 @@ use custos_wire::SecretBlob;
 use custos_wire::shapes::{DecryptRequest, DecryptResponse};
 use custos_wire::validation::Violations;
 
+use crate::algorithms::rsa_padding;
 use crate::ciphertext;
 use crate::context::EncryptionContext;
-use crate::model::KeyRecord;
-use crate::model::KeyUsage;
+use crate::material::Material;
+use crate::model::{EncryptionAlgorithm, KeyRecord, KeySpec, KeyUsage};
+use crate::ops::encrypt::refuse_asymmetric_context;
 use crate::ops::{
-    check_encryption_algorithm, check_grant_tokens, check_key_id, context,
+    blocking, check_encryption_algorithm, check_grant_tokens, check_key_id, context,
     require_symmetric_algorithm, require_usage,
 };
 use crate::{Caller, Kms, KmsError};
@@ -68,8 +72,8 @@ impl<E: Engine> Kms<E> {
         Ok(DecryptResponse {
             key_id: opened.key.arn(),
             plaintext: SecretBlob::new(std::mem::take(plaintext.expose_secret_mut())),
-            encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
-            key_material_id: Some(opened.material_id),
+            encryption_algorithm: opened.algorithm.as_str().to_owned(),
+            key_material_id: opened.material_id,
         })
     }
 
@@ -93,6 +97,21 @@ impl<E: Engine> Kms<E> {
             Some(raw) => Some(self.resolve(caller, raw).await?),
             None => None,
         };
+        if let Some(key) = &named
+            && key.key_spec != KeySpec::SymmetricDefault
+        {
+            return self
+                .open_rsa(
+                    caller,
+                    action,
+                    blob,
+                    key.clone(),
+                    context,
+                    algorithm,
+                    dry_run,
+                )
+                .await;
+        }
         let header = ciphertext::parse_header(blob).map_err(|_| KmsError::InvalidCiphertext)?;
         let key = self
             .load_key(&caller.region, &header.key_id)
@@ -128,7 +147,54 @@ impl<E: Engine> Kms<E> {
         Ok(OpenedBlob {
             key,
             plaintext,
-            material_id,
+            material_id: Some(material_id),
+            algorithm: EncryptionAlgorithm::SymmetricDefault,
+        })
+    }
+
+    /// Decrypts an RSA-OAEP ciphertext with the private key of `key`, an
+    /// asymmetric key the request named, after the same checks as
+    /// `open_blob`. Fails as opaquely as symmetric decryption.
+    #[allow(clippy::too_many_arguments, reason = "the members of the two requests")]
+    async fn open_rsa(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        ciphertext: &[u8],
+        key: KeyRecord,
+        context: &EncryptionContext,
+        algorithm: Option<&str>,
+        dry_run: bool,
+    ) -> Result<OpenedBlob, KmsError> {
+        self.authorize(caller, action, Some(&key))?;
+        self.require_enabled(&key)?;
+        require_usage(
+            &key,
+            KeyUsage::EncryptDecrypt,
+            action.trim_start_matches("kms:"),
+        )?;
+        let (algorithm, padding) = rsa_padding(&key, algorithm)?;
+        refuse_asymmetric_context(context)?;
+        if dry_run {
+            return Err(KmsError::DryRun);
+        }
+        let Material::RsaDecrypting(private) = self.current_material(&key).await? else {
+            return Err(KmsError::Corrupt {
+                what: format!("RSA key {}", key.key_id),
+            });
+        };
+        let ciphertext = ciphertext.to_vec();
+        let plaintext = blocking(move || {
+            private
+                .decrypt(padding, &ciphertext)
+                .map_err(|_| KmsError::InvalidCiphertext)
+        })
+        .await?;
+        Ok(OpenedBlob {
+            key,
+            plaintext,
+            material_id: None,
+            algorithm,
         })
     }
 }
@@ -137,5 +203,7 @@ impl<E: Engine> Kms<E> {
 pub(crate) struct OpenedBlob {
     pub key: KeyRecord,
     pub plaintext: SecretBytes,
-    pub material_id: String,
+    /// The symmetric material version's id; none for RSA keys.
+    pub material_id: Option<String>,
+    pub algorithm: EncryptionAlgorithm,
 }

@@ -1,14 +1,19 @@
 //! `Encrypt`: up to 4 KiB of plaintext under a symmetric key, bound to an
-//! encryption context. See `crate::ciphertext` for the blob.
+//! encryption context (see `crate::ciphertext` for the blob), or a short
+//! plaintext under the public key of an RSA `ENCRYPT_DECRYPT` key with
+//! RSA-OAEP (the ciphertext is the raw OAEP block, as long as the modulus,
+//! which any RSA implementation can decrypt).
 
 use custos_store::Engine;
 use custos_wire::Blob;
 use custos_wire::shapes::{EncryptRequest, EncryptResponse};
 use custos_wire::validation::Violations;
 
-use crate::model::KeyUsage;
+use crate::algorithms::{check_rsa_plaintext, rsa_padding};
+use crate::context::EncryptionContext;
+use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{
-    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn,
+    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn, public_key,
     require_symmetric_algorithm, require_usage,
 };
 use crate::{Caller, Kms, KmsError};
@@ -41,6 +46,20 @@ impl<E: Engine> Kms<E> {
         self.authorize(caller, "kms:Encrypt", Some(&key))?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, "Encrypt")?;
+        if key.key_spec != KeySpec::SymmetricDefault {
+            let (algorithm, padding) = rsa_padding(&key, req.encryption_algorithm.as_deref())?;
+            check_rsa_plaintext(&key, algorithm, plaintext.len())?;
+            refuse_asymmetric_context(&context)?;
+            if req.dry_run == Some(true) {
+                return Err(KmsError::DryRun);
+            }
+            let ciphertext = rsa_encrypt(&key, padding, &plaintext.0)?;
+            return Ok(EncryptResponse {
+                ciphertext_blob: Blob(ciphertext),
+                key_id: key_arn(&key),
+                encryption_algorithm: algorithm.as_str().to_owned(),
+            });
+        }
         require_symmetric_algorithm(&key, req.encryption_algorithm.as_deref())?;
         if req.dry_run == Some(true) {
             return Err(KmsError::DryRun);
@@ -55,4 +74,30 @@ impl<E: Engine> Kms<E> {
             encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
         })
     }
+}
+
+/// RSA keys take no encryption context (RSA-OAEP has no associated data
+/// here); refusing one is safer than ignoring it.
+pub(crate) fn refuse_asymmetric_context(context: &EncryptionContext) -> Result<(), KmsError> {
+    if context.is_empty() {
+        Ok(())
+    } else {
+        Err(KmsError::ValidationMessage(
+            "EncryptionContext is not supported for asymmetric KMS keys.".into(),
+        ))
+    }
+}
+
+/// RSA-OAEP under the public key of `key`.
+pub(crate) fn rsa_encrypt(
+    key: &KeyRecord,
+    padding: custos_crypto::rsa::RsaPadding,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KmsError> {
+    let corrupt = || KmsError::Corrupt {
+        what: format!("public key of {}", key.key_id),
+    };
+    let public =
+        custos_crypto::rsa::RsaPublicKey::from_der(&public_key(key)?).map_err(|_| corrupt())?;
+    Ok(public.encrypt(padding, plaintext)?)
 }

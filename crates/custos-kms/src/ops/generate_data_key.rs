@@ -86,6 +86,7 @@ impl<E: Engine> Kms<E> {
         self.authorize(caller, action(operation), Some(&key))?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
+        crate::ops::generate_data_key_pair::require_symmetric_key(&key, operation)?;
         if req.dry_run == Some(true) {
             return Err(KmsError::DryRun);
         }

@@ -11,19 +11,26 @@
 pub mod cancel_key_deletion;
 pub mod create_alias;
 pub mod create_key;
+pub mod decapsulate;
 pub mod decrypt;
 pub mod delete_alias;
+pub mod derive_shared_secret;
 pub mod describe_key;
 pub mod disable_key;
 pub mod disable_key_rotation;
 pub mod enable_key;
 pub mod enable_key_rotation;
+pub mod encapsulate;
 pub mod encrypt;
 pub mod generate_data_key;
+pub mod generate_data_key_pair;
+pub mod generate_data_key_pair_without_plaintext;
 pub mod generate_data_key_without_plaintext;
+pub mod generate_mac;
 pub mod generate_random;
 pub mod get_key_policy;
 pub mod get_key_rotation_status;
+pub mod get_public_key;
 pub mod list_aliases;
 pub mod list_key_policies;
 pub mod list_key_rotations;
@@ -33,10 +40,13 @@ pub mod put_key_policy;
 pub mod re_encrypt;
 pub mod rotate_key_on_demand;
 pub mod schedule_key_deletion;
+pub mod sign;
 pub mod tag_resource;
 pub mod untag_resource;
 pub mod update_alias;
 pub mod update_key_description;
+pub mod verify;
+pub mod verify_mac;
 
 use custos_wire::shapes::{self, KeyMetadata};
 use custos_wire::validation::Violations;
@@ -131,6 +141,30 @@ pub(crate) fn require_usage(
     }
 }
 
+/// The public key of an asymmetric key, DER `SubjectPublicKeyInfo`.
+pub(crate) fn public_key(key: &KeyRecord) -> Result<Vec<u8>, KmsError> {
+    use base64::Engine as _;
+    key.public_key
+        .as_deref()
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .ok_or_else(|| KmsError::Corrupt {
+            what: format!("public key of {}", key.key_id),
+        })
+}
+
+/// Runs CPU-heavy cryptography (RSA private-key operations, key
+/// generation) on the blocking pool, so that it never stalls the
+/// runtime's workers.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, KmsError>
+where
+    F: FnOnce() -> Result<T, KmsError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| KmsError::Crypto(custos_crypto::Error))?
+}
+
 /// The symmetric-key algorithm check: only `SYMMETRIC_DEFAULT` applies.
 pub(crate) fn require_symmetric_algorithm(
     key: &KeyRecord,
@@ -152,6 +186,7 @@ pub(crate) fn key_arn(key: &KeyRecord) -> String {
 /// `KeyMetadata` as `CreateKey` and `DescribeKey` return it.
 pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
     let symmetric = key.key_spec == KeySpec::SymmetricDefault;
+    let algorithms = key.key_spec.algorithms(key.key_usage);
     KeyMetadata {
         aws_account_id: key.account_id.clone(),
         key_id: key.key_id.clone(),
@@ -168,17 +203,28 @@ pub(crate) fn key_metadata(key: &KeyRecord) -> KeyMetadata {
         key_manager: "CUSTOMER".to_owned(),
         customer_master_key_spec: key.key_spec.as_str().to_owned(),
         key_spec: key.key_spec.as_str().to_owned(),
-        encryption_algorithms: symmetric.then(|| vec!["SYMMETRIC_DEFAULT".to_owned()]),
-        signing_algorithms: None,
-        key_agreement_algorithms: None,
-        mac_algorithms: None,
+        encryption_algorithms: names(&algorithms.encryption, |a| a.as_str()),
+        signing_algorithms: names(&algorithms.signing, |a| a.as_str()),
+        key_agreement_algorithms: names(&algorithms.key_agreement, |a| a.as_str()),
+        encapsulation_algorithms: names(&algorithms.encapsulation, |a| a.as_str()),
+        mac_algorithms: names(&algorithms.mac, |a| a.as_str()),
         multi_region: false,
         pending_deletion_window_in_days: key
             .pending_window_days
             .filter(|_| key.state == KeyState::PendingDeletion)
             .map(i64::from),
-        current_key_material_id: key.current_material().map(|m| m.material_id.clone()),
+        // AWS reports material ids only for symmetric encryption keys, the
+        // only keys whose material rotates.
+        current_key_material_id: key
+            .current_material()
+            .filter(|_| symmetric)
+            .map(|m| m.material_id.clone()),
     }
+}
+
+/// An algorithm list as the wire carries it: absent when empty.
+pub(crate) fn names<T>(list: &[T], name: impl Fn(&T) -> &'static str) -> Option<Vec<String>> {
+    (!list.is_empty()).then(|| list.iter().map(|a| name(a).to_owned()).collect())
 }
 
 /// The `AliasName` member: 1 to 256 characters of the model's pattern.

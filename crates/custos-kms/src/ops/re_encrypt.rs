@@ -6,7 +6,9 @@ use custos_wire::Blob;
 use custos_wire::shapes::{ReEncryptRequest, ReEncryptResponse};
 use custos_wire::validation::Violations;
 
-use crate::model::KeyUsage;
+use crate::algorithms::{check_rsa_plaintext, rsa_padding};
+use crate::model::{EncryptionAlgorithm, KeySpec, KeyUsage};
+use crate::ops::encrypt::{refuse_asymmetric_context, rsa_encrypt};
 use crate::ops::{
     check_encryption_algorithm, check_grant_tokens, check_key_id, context,
     require_symmetric_algorithm, require_usage,
@@ -55,10 +57,19 @@ impl<E: Engine> Kms<E> {
         self.authorize(caller, "kms:ReEncryptTo", Some(&destination))?;
         self.require_enabled(&destination)?;
         require_usage(&destination, KeyUsage::EncryptDecrypt, "ReEncrypt")?;
-        require_symmetric_algorithm(
-            &destination,
-            req.destination_encryption_algorithm.as_deref(),
-        )?;
+        let rsa_destination = if destination.key_spec == KeySpec::SymmetricDefault {
+            require_symmetric_algorithm(
+                &destination,
+                req.destination_encryption_algorithm.as_deref(),
+            )?;
+            None
+        } else {
+            refuse_asymmetric_context(&destination_context)?;
+            Some(rsa_padding(
+                &destination,
+                req.destination_encryption_algorithm.as_deref(),
+            )?)
+        };
 
         let opened = self
             .open_blob(
@@ -71,21 +82,36 @@ impl<E: Engine> Kms<E> {
                 req.dry_run == Some(true),
             )
             .await?;
-        let (ciphertext, destination_material) = self
-            .encrypt_with_current(
-                &destination,
-                &destination_context,
-                opened.plaintext.expose_secret(),
-            )
-            .await?;
+        let (ciphertext, destination_material, destination_algorithm) = match rsa_destination {
+            None => {
+                let (ciphertext, material) = self
+                    .encrypt_with_current(
+                        &destination,
+                        &destination_context,
+                        opened.plaintext.expose_secret(),
+                    )
+                    .await?;
+                (
+                    ciphertext,
+                    Some(material),
+                    EncryptionAlgorithm::SymmetricDefault,
+                )
+            }
+            Some((algorithm, padding)) => {
+                check_rsa_plaintext(&destination, algorithm, opened.plaintext.len())?;
+                let ciphertext =
+                    rsa_encrypt(&destination, padding, opened.plaintext.expose_secret())?;
+                (ciphertext, None, algorithm)
+            }
+        };
         Ok(ReEncryptResponse {
             ciphertext_blob: Blob(ciphertext),
             source_key_id: opened.key.arn(),
             key_id: destination.arn(),
-            source_encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
-            destination_encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
-            source_key_material_id: Some(opened.material_id),
-            destination_key_material_id: Some(destination_material),
+            source_encryption_algorithm: opened.algorithm.as_str().to_owned(),
+            destination_encryption_algorithm: destination_algorithm.as_str().to_owned(),
+            source_key_material_id: opened.material_id,
+            destination_key_material_id: destination_material,
         })
     }
 }

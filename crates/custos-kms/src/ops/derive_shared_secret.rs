@@ -1,0 +1,77 @@
+//! `DeriveSharedSecret`: ECDH between the private key of a `KEY_AGREEMENT`
+//! key and the peer's public key (DER `SubjectPublicKeyInfo` on the same
+//! curve). Returns the raw shared secret, as AWS does; deriving keys from
+//! it is the caller's business.
+
+use custos_store::Engine;
+use custos_wire::SecretBlob;
+use custos_wire::shapes::{DeriveSharedSecretRequest, DeriveSharedSecretResponse};
+use custos_wire::validation::Violations;
+
+use crate::material::Material;
+use crate::model::{KeyAgreementAlgorithm, KeyUsage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
+use crate::{Caller, Kms, KmsError};
+
+impl<E: Engine> Kms<E> {
+    pub async fn derive_shared_secret(
+        &self,
+        caller: &Caller,
+        req: DeriveSharedSecretRequest,
+    ) -> Result<DeriveSharedSecretResponse, KmsError> {
+        let mut v = Violations::new();
+        v.required("keyId", &req.key_id);
+        check_key_id(&mut v, "keyId", &req.key_id);
+        v.required("keyAgreementAlgorithm", &req.key_agreement_algorithm);
+        v.one_of(
+            "keyAgreementAlgorithm",
+            req.key_agreement_algorithm.as_deref(),
+            KeyAgreementAlgorithm::NAMES,
+        );
+        v.required("publicKey", &req.public_key);
+        v.blob_length(
+            "publicKey",
+            req.public_key.as_ref().map(|p| p.0.len()),
+            1,
+            8192,
+            false,
+        );
+        check_grant_tokens(&mut v, &req.grant_tokens);
+        v.into_result()?;
+        if req.recipient.is_some() {
+            return Err(KmsError::UnsupportedOperation(
+                "Recipient (Nitro Enclaves attestation) is not supported by Custos.".into(),
+            ));
+        }
+        let peer = req.public_key.unwrap_or_default().0;
+
+        let key = self
+            .resolve(caller, &req.key_id.unwrap_or_default())
+            .await?;
+        self.authorize(caller, "kms:DeriveSharedSecret", Some(&key))?;
+        self.require_enabled(&key)?;
+        require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
+        if req.dry_run == Some(true) {
+            return Err(KmsError::DryRun);
+        }
+
+        let Material::Ecdh(private) = self.current_material(&key).await? else {
+            return Err(KmsError::Corrupt {
+                what: format!("key agreement key {}", key.key_id),
+            });
+        };
+        let mut secret = private.agree(&peer).map_err(|_| {
+            KmsError::ValidationMessage(format!(
+                "The PublicKey is not a valid DER-encoded SubjectPublicKeyInfo of a point on \
+                 the curve of key spec {}.",
+                key.key_spec.as_str()
+            ))
+        })?;
+        Ok(DeriveSharedSecretResponse {
+            key_id: key_arn(&key),
+            shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),
+            key_agreement_algorithm: KeyAgreementAlgorithm::Ecdh.as_str().to_owned(),
+            key_origin: key.origin.as_str().to_owned(),
+        })
+    }
+}

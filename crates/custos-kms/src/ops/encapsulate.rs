@@ -1,0 +1,60 @@
+//! `Encapsulate`: a fresh 32-byte shared secret and its ML-KEM ciphertext
+//! under the public key of an `ENCAPSULATE_DECAPSULATE` key.
+
+use custos_store::Engine;
+use custos_wire::shapes::{EncapsulateRequest, EncapsulateResponse};
+use custos_wire::validation::Violations;
+use custos_wire::{Blob, SecretBlob};
+
+use crate::material::ml_kem;
+use crate::model::{EncapsulationAlgorithm, KeyUsage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn, public_key, require_usage};
+use crate::{Caller, Kms, KmsError};
+
+/// Model validation of the `EncapsulationAlgorithm` member.
+pub(crate) fn check_encapsulation_algorithm(v: &mut Violations, value: &Option<String>) {
+    v.required("encapsulationAlgorithm", value);
+    v.one_of(
+        "encapsulationAlgorithm",
+        value.as_deref(),
+        EncapsulationAlgorithm::NAMES,
+    );
+}
+
+impl<E: Engine> Kms<E> {
+    pub async fn encapsulate(
+        &self,
+        caller: &Caller,
+        req: EncapsulateRequest,
+    ) -> Result<EncapsulateResponse, KmsError> {
+        let mut v = Violations::new();
+        v.required("keyId", &req.key_id);
+        check_key_id(&mut v, "keyId", &req.key_id);
+        check_encapsulation_algorithm(&mut v, &req.encapsulation_algorithm);
+        check_grant_tokens(&mut v, &req.grant_tokens);
+        v.into_result()?;
+
+        let key = self
+            .resolve(caller, &req.key_id.unwrap_or_default())
+            .await?;
+        self.authorize(caller, "kms:Encapsulate", Some(&key))?;
+        self.require_enabled(&key)?;
+        require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Encapsulate")?;
+        if req.dry_run == Some(true) {
+            return Err(KmsError::DryRun);
+        }
+
+        let corrupt = || KmsError::Corrupt {
+            what: format!("public key of {}", key.key_id),
+        };
+        let level = ml_kem(key.key_spec).ok_or_else(corrupt)?;
+        let (ciphertext, mut secret) =
+            custos_crypto::kem::encapsulate(level, &public_key(&key)?).map_err(|_| corrupt())?;
+        Ok(EncapsulateResponse {
+            key_id: key_arn(&key),
+            shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),
+            shared_secret_ciphertext_blob: Blob(ciphertext),
+            encapsulation_algorithm: EncapsulationAlgorithm::MlKem.as_str().to_owned(),
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! `Verify`: checks a signature with the public key of an asymmetric
+//! `SIGN_VERIFY` key. A signature that does not verify is
+//! `KMSInvalidSignatureException`, with no detail.
+
+use custos_crypto::sign::VerifyingKey;
+use custos_store::Engine;
+use custos_wire::shapes::{VerifyRequest, VerifyResponse};
+
+use crate::algorithms::signing_plan;
+use crate::material::signing_kind;
+use crate::model::KeyUsage;
+use crate::ops::sign::parse_sign_params;
+use crate::ops::{key_arn, public_key, require_usage};
+use crate::{Caller, Kms, KmsError};
+
+impl<E: Engine> Kms<E> {
+    pub async fn verify(
+        &self,
+        caller: &Caller,
+        req: VerifyRequest,
+    ) -> Result<VerifyResponse, KmsError> {
+        let signature = req.signature;
+        let params = parse_sign_params(
+            req.key_id,
+            req.message,
+            req.message_type,
+            req.signing_algorithm,
+            &req.grant_tokens,
+            |v| {
+                v.required("signature", &signature);
+                v.blob_length(
+                    "signature",
+                    signature.as_ref().map(|s| s.0.len()),
+                    1,
+                    6144,
+                    false,
+                );
+            },
+        )?;
+        let signature = signature.unwrap_or_default().0;
+
+        let key = self.resolve(caller, &params.key_id).await?;
+        self.authorize(caller, "kms:Verify", Some(&key))?;
+        self.require_enabled(&key)?;
+        require_usage(&key, KeyUsage::SignVerify, "Verify")?;
+        let plan = signing_plan(
+            &key,
+            params.algorithm,
+            params.message_type,
+            params.message.len(),
+        )?;
+        if req.dry_run == Some(true) {
+            return Err(KmsError::DryRun);
+        }
+
+        let corrupt = || KmsError::Corrupt {
+            what: format!("public key of {}", key.key_id),
+        };
+        let kind = signing_kind(key.key_spec).ok_or_else(corrupt)?;
+        let verifying = VerifyingKey::from_der(kind, &public_key(&key)?).map_err(|_| corrupt())?;
+        verifying
+            .verify(plan.scheme, plan.input(&params.message.0), &signature)
+            .map_err(|_| KmsError::InvalidSignature)?;
+        Ok(VerifyResponse {
+            key_id: key_arn(&key),
+            signature_valid: true,
+            signing_algorithm: params.algorithm.as_str().to_owned(),
+        })
+    }
+}

@@ -132,15 +132,7 @@ async fn no_plaintext_data_key_secret_or_plaintext_reaches_the_data_directory() 
     {
         let server = start(dir.path()).await;
         let kms = client(&server);
-        let id = kms
-            .create_key()
-            .send()
-            .await
-            .expect("CreateKey")
-            .key_metadata()
-            .expect("meta")
-            .key_id()
-            .to_owned();
+        let id = common::new_key(&kms).await;
         for _ in 0..20 {
             let dk = kms
                 .generate_data_key()

@@ -5,34 +5,7 @@ mod common;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{IncludeKeyMaterial, KeyState, Tag};
-use common::{ACCOUNT, REGION, client, error_of, start};
-
-fn arn(id: &str) -> String {
-    format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
-}
-
-async fn new_key(kms: &aws_sdk_kms::Client) -> String {
-    kms.create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("meta")
-        .key_id()
-        .to_owned()
-}
-
-async fn encrypt(kms: &aws_sdk_kms::Client, key: &str, text: &[u8]) -> Blob {
-    kms.encrypt()
-        .key_id(key)
-        .plaintext(Blob::new(text.to_vec()))
-        .send()
-        .await
-        .expect("Encrypt")
-        .ciphertext_blob()
-        .expect("blob")
-        .clone()
-}
+use common::{ACCOUNT, REGION, arn, client, encrypt, error_of, new_key, start};
 
 async fn state(kms: &aws_sdk_kms::Client, key: &str) -> KeyState {
     kms.describe_key()

@@ -5,11 +5,7 @@ mod common;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, KeySpec, KeyUsageType, Tag};
-use common::{ACCOUNT, REGION, client, client_with, error_of, start};
-
-fn arn(id: &str) -> String {
-    format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
-}
+use common::{ACCOUNT, REGION, arn, client, client_with, error_of, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_and_describe_key() {
@@ -284,15 +280,7 @@ async fn encrypt_and_decrypt_with_every_key_id_form() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
     let kms = client(&server);
-    let id = kms
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("meta")
-        .key_id()
-        .to_owned();
+    let id = common::new_key(&kms).await;
     kms.create_alias()
         .alias_name("alias/app")
         .target_key_id(&id)
@@ -485,15 +473,7 @@ async fn data_keys_and_random_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
     let kms = client(&server);
-    let id = kms
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("meta")
-        .key_id()
-        .to_owned();
+    let id = common::new_key(&kms).await;
 
     for (spec, len) in [(DataKeySpec::Aes256, 32), (DataKeySpec::Aes128, 16)] {
         let dk = kms

@@ -99,3 +99,37 @@ where
         status,
     )
 }
+
+/// The ARN of key `id` in the test region and account.
+pub(crate) fn arn(id: &str) -> String {
+    format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
+}
+
+/// A new symmetric key; its id.
+pub(crate) async fn new_key(kms: &aws_sdk_kms::Client) -> String {
+    kms.create_key()
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .expect("meta")
+        .key_id()
+        .to_owned()
+}
+
+/// `Encrypt` of `text` under `key`, no context; the ciphertext blob.
+pub(crate) async fn encrypt(
+    kms: &aws_sdk_kms::Client,
+    key: &str,
+    text: &[u8],
+) -> aws_sdk_kms::primitives::Blob {
+    kms.encrypt()
+        .key_id(key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(text.to_vec()))
+        .send()
+        .await
+        .expect("Encrypt")
+        .ciphertext_blob()
+        .expect("blob")
+        .clone()
+}

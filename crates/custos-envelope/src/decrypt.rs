@@ -5,6 +5,23 @@
 //! the data key, checks the key commitment and the header tag, then opens
 //! frames as they complete. [`DecryptingReader`] wraps it as a [`Read`].
 //!
+//! # The steps, for callers that drive them themselves
+//!
+//! The decryptor is three steps run in a row, each public so that a caller
+//! can put its own work between them:
+//!
+//! 1. [`HeaderParser`] parses the header (nothing authenticated yet);
+//! 2. [`prepare_materials`] checks it against the [`DecryptOptions`] and
+//!    builds the [`DecryptionMaterials`] a keyring fills in. This is the
+//!    seam for keyrings that are not a blocking [`Keyring`]: run an async
+//!    KMS call here, on any thread;
+//! 3. [`MessageBody::new`] takes the filled-in materials, checks the key
+//!    commitment and the header tag, and from then on splits the body into
+//!    frames ([`MessageBody::next_item`]), feeding them to the signature
+//!    verifier in order and verifying the footer. Opening the frames is left
+//!    to the caller, on as many threads as it likes
+//!    (`crate::parallel` does exactly that).
+//!
 //! # The release contract
 //!
 //! - `update` appends the plaintext of each *regular* frame once that frame's
@@ -92,13 +109,324 @@ impl Default for DecryptOptions {
     }
 }
 
-#[derive(Debug)]
-enum State {
-    Header(HeaderParser),
+/// Step 2 of a decryption: checks a parsed header against `options` (the
+/// commitment policy, the signature policy, the frame length limit and the
+/// caller's encryption context) and returns the materials for a keyring to
+/// fill in: the suite, the full encryption context (the header's plus the
+/// caller's authenticate-only entries) and the signature verification key.
+///
+/// Nothing has been authenticated yet; [`MessageBody::new`] does that once
+/// a keyring has set the data key.
+pub fn prepare_materials(
+    header: &Header,
+    options: &DecryptOptions,
+) -> Result<DecryptionMaterials, Error> {
+    let suite = header.suite();
+    let policy = options.commitment_policy;
+    if !policy.allows_decrypt(suite) {
+        return Err(Error::CommitmentPolicy { suite, policy });
+    }
+    if suite.signature().is_some() && options.signature_policy == SignaturePolicy::RequireUnsigned {
+        return Err(Error::SignedMessageRefused);
+    }
+    if header.content_type() == ContentType::Framed
+        && header.frame_length() > options.max_frame_length
+    {
+        return Err(Error::FrameTooLarge {
+            length: u64::from(header.frame_length()),
+            limit: u64::from(options.max_frame_length),
+        });
+    }
+
+    // The context the keyring sees: the header's, plus entries only the
+    // caller knows. Those are the ones the header tag must also cover.
+    let stored = header.stored_encryption_context();
+    let mut context = stored.clone();
+    let mut authenticate_only = BTreeSet::new();
+    if let Some(expected) = &options.encryption_context {
+        for (key, value) in expected.iter() {
+            match stored.get(key) {
+                Some(v) if v == value => {}
+                Some(_) => return Err(Error::ContextMismatch),
+                None => {
+                    context.insert(key, value);
+                    authenticate_only.insert(key.to_owned());
+                }
+            }
+        }
+    }
+    let verifying_key = match suite.signature() {
+        Some(alg) => {
+            let encoded = context
+                .get(PUBLIC_KEY_KEY)
+                .ok_or(FormatError::MissingPublicKey)?;
+            let point = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| FormatError::InvalidPublicKey)?;
+            Some(VerifyingKey::from_sec1(alg, &point).map_err(|_| FormatError::InvalidPublicKey)?)
+        }
+        None if context.contains_key(PUBLIC_KEY_KEY) => {
+            return Err(FormatError::UnexpectedPublicKey.into());
+        }
+        None => None,
+    };
+    Ok(DecryptionMaterials::new(
+        suite,
+        context,
+        authenticate_only,
+        verifying_key,
+    ))
+}
+
+/// One item at the start of the body bytes given to
+/// [`MessageBody::next_item`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyItem {
+    /// A frame (or the non-framed body) of `len` bytes starts the data. It
+    /// has been fed to the signature verifier; open it with
+    /// [`MessageBody::open`] (or the [`FrameCipher`]) as `part` number `seq`.
+    Frame {
+        part: BodyPart,
+        seq: u32,
+        len: usize,
+    },
+    /// The footer, `len` bytes, starts the data, and its signature verified.
+    Footer { len: usize },
+    /// The data must hold at least this many bytes to tell.
+    Need(usize),
+    /// The message is complete and the data is empty.
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyState {
     Frames,
     NonFramed,
     Footer,
     Done,
+}
+
+/// Step 3 of a decryption: the body of a message whose header has been
+/// authenticated. It splits the body into frames, checking their order and
+/// lengths and feeding them, in order, to the signature verifier; it
+/// verifies the footer. It opens nothing itself: frames can be opened in
+/// any order, on any thread, with [`Self::open`] or the [`FrameCipher`].
+///
+/// The message is authentic only once [`Self::is_complete`] holds *and*
+/// every frame opened; see the release contract in the module
+/// documentation.
+pub struct MessageBody {
+    header: Header,
+    encryption_context: EncryptionContext,
+    cipher: Arc<FrameCipher>,
+    verifier: Option<Verifier>,
+    max_frame_length: u32,
+    state: BodyState,
+    next_seq: u32,
+}
+
+impl MessageBody {
+    /// Derives the content key from the data key the keyring set in
+    /// `materials`, checks the key commitment and the header tag (covering
+    /// the authenticate-only entries of the context), and starts the
+    /// signature verification with the header.
+    pub fn new(
+        header: Header,
+        materials: DecryptionMaterials,
+        options: &DecryptOptions,
+    ) -> Result<Self, Error> {
+        let suite = header.suite();
+        if materials.suite() != suite {
+            return Err(Error::InvalidMaterials(
+                "the materials are for another algorithm suite",
+            ));
+        }
+        let (context, authenticate_only, data_key, verifying_key) = materials.into_parts();
+        let data_key = data_key.ok_or(Error::InvalidMaterials("the keyring set no data key"))?;
+
+        let keys = keys::derive(suite, &data_key, header.message_id())?;
+        if let Some(stored) = header.commitment() {
+            let derived = keys.commitment.ok_or(Error::AuthenticationFailed)?;
+            if !custos_crypto::ct::eq(stored, &derived) {
+                return Err(Error::AuthenticationFailed);
+            }
+        }
+        let mut aad = header.body_bytes().to_vec();
+        aad.extend_from_slice(&context.filtered(&authenticate_only).serialize()?);
+        keys.content_key
+            .verify_tag(header.iv(), &aad, header.tag())
+            .map_err(|_| Error::AuthenticationFailed)?;
+
+        let mut verifier = verifying_key.map(VerifyingKey::into_verifier);
+        if let Some(v) = &mut verifier {
+            v.update(&header.to_bytes());
+        }
+        let cipher = Arc::new(FrameCipher::new(
+            keys.content_key,
+            header.message_id().clone(),
+            header.frame_length(),
+        ));
+        let state = match header.content_type() {
+            ContentType::Framed => BodyState::Frames,
+            ContentType::NonFramed => BodyState::NonFramed,
+        };
+        Ok(Self {
+            header,
+            encryption_context: context,
+            cipher,
+            verifier,
+            max_frame_length: options.max_frame_length,
+            state,
+            next_seq: 1,
+        })
+    }
+
+    /// The authenticated header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The full encryption context: the stored entries and the
+    /// authenticate-only entries the caller supplied.
+    pub fn encryption_context(&self) -> &EncryptionContext {
+        &self.encryption_context
+    }
+
+    /// The frame cipher, to open frames on other threads.
+    pub fn frame_cipher(&self) -> &Arc<FrameCipher> {
+        &self.cipher
+    }
+
+    /// Whether the whole body and the footer have been read and verified.
+    pub fn is_complete(&self) -> bool {
+        self.state == BodyState::Done
+    }
+
+    /// Identifies the item at the start of `data` (which must start where
+    /// the previous item ended) and moves past it: the caller must then
+    /// drop that many bytes, or supply more if told [`BodyItem::Need`].
+    /// Trailing bytes after the footer are an error.
+    pub fn next_item(&mut self, data: &[u8]) -> Result<BodyItem, Error> {
+        let need = |n: usize| -> Option<BodyItem> { (data.len() < n).then_some(BodyItem::Need(n)) };
+        match self.state {
+            BodyState::Frames => {
+                let (part, len) = match self.cipher.next_frame(data)? {
+                    FrameExtent::Need(n) => return Ok(BodyItem::Need(n)),
+                    FrameExtent::Complete { part, len } => (part, len),
+                };
+                let seq = self.next_seq;
+                if part == BodyPart::FinalFrame {
+                    self.state = self.after_body();
+                } else {
+                    // A regular frame never has sequence number 0xFFFFFFFF
+                    // (that is the final-frame marker).
+                    self.next_seq = seq.checked_add(1).ok_or(FormatError::SequenceNumber {
+                        expected: seq,
+                        found: u32::MAX,
+                    })?;
+                }
+                if let Some(v) = &mut self.verifier {
+                    v.update(&data[..len]);
+                }
+                Ok(BodyItem::Frame { part, seq, len })
+            }
+            BodyState::NonFramed => {
+                const PREFIX: usize = AlgorithmSuite::IV_LEN + 8;
+                if let Some(n) = need(PREFIX) {
+                    return Ok(n);
+                }
+                let mut len = [0u8; 8];
+                len.copy_from_slice(&data[AlgorithmSuite::IV_LEN..PREFIX]);
+                let len = u64::from_be_bytes(len);
+                if len > MAX_NON_FRAMED_LEN {
+                    return Err(FormatError::NonFramedTooLong(len).into());
+                }
+                let limit = u64::from(self.max_frame_length);
+                if len > limit {
+                    return Err(Error::FrameTooLarge { length: len, limit });
+                }
+                // Both bounded above, so this fits.
+                let total = PREFIX + len as usize + AlgorithmSuite::TAG_LEN;
+                if let Some(n) = need(total) {
+                    return Ok(n);
+                }
+                if let Some(v) = &mut self.verifier {
+                    v.update(&data[..total]);
+                }
+                self.state = self.after_body();
+                Ok(BodyItem::Frame {
+                    part: BodyPart::NonFramed,
+                    seq: 1,
+                    len: total,
+                })
+            }
+            BodyState::Footer => {
+                if let Some(n) = need(2) {
+                    return Ok(n);
+                }
+                let len = 2 + usize::from(u16::from_be_bytes([data[0], data[1]]));
+                if let Some(n) = need(len) {
+                    return Ok(n);
+                }
+                let verifier = self.verifier.take().ok_or(Error::Poisoned)?;
+                verifier
+                    .verify(&data[2..len])
+                    .map_err(|_| Error::AuthenticationFailed)?;
+                self.state = BodyState::Done;
+                Ok(BodyItem::Footer { len })
+            }
+            BodyState::Done if data.is_empty() => Ok(BodyItem::End),
+            BodyState::Done => Err(Error::TrailingBytes),
+        }
+    }
+
+    /// Opens a frame found by [`Self::next_item`], appending its plaintext
+    /// to `out`. Frames are independent: any order, any thread.
+    pub fn open(
+        cipher: &FrameCipher,
+        part: BodyPart,
+        seq: u32,
+        frame: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        match part {
+            BodyPart::RegularFrame => cipher.open_regular(seq, frame, out),
+            BodyPart::FinalFrame => cipher.open_final(seq, frame, out),
+            BodyPart::NonFramed => cipher.open_non_framed(frame, out),
+        }
+    }
+
+    /// The header and the full encryption context.
+    pub fn into_parts(self) -> (Header, EncryptionContext) {
+        (self.header, self.encryption_context)
+    }
+
+    fn after_body(&self) -> BodyState {
+        if self.verifier.is_some() {
+            BodyState::Footer
+        } else {
+            BodyState::Done
+        }
+    }
+}
+
+impl std::fmt::Debug for MessageBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the whole header: its wrapped keys are noise here.
+        f.debug_struct("MessageBody")
+            .field("suite", &self.header.suite())
+            .field("message_id", self.header.message_id())
+            .field("state", &self.state)
+            .field("next_seq", &self.next_seq)
+            .field("signed", &self.verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Header(HeaderParser),
+    Body(MessageBody),
 }
 
 /// A message being decrypted.
@@ -110,11 +438,6 @@ pub struct Decryptor<'k> {
     buf: Vec<u8>,
     /// How long `buf` must be for the next item to be complete.
     need: usize,
-    header: Option<Header>,
-    encryption_context: EncryptionContext,
-    cipher: Option<Arc<FrameCipher>>,
-    verifier: Option<Verifier>,
-    next_seq: u32,
     /// Plaintext of the final frame (or non-framed body), released by
     /// `finish`.
     held: Zeroizing<Vec<u8>>,
@@ -130,11 +453,6 @@ impl<'k> Decryptor<'k> {
             state: State::Header(parser),
             buf: Vec::new(),
             need: 0,
-            header: None,
-            encryption_context: EncryptionContext::new(),
-            cipher: None,
-            verifier: None,
-            next_seq: 1,
             held: Zeroizing::new(Vec::new()),
             spent: false,
         }
@@ -142,26 +460,26 @@ impl<'k> Decryptor<'k> {
 
     /// The header, once it has been authenticated.
     pub fn header(&self) -> Option<&Header> {
-        self.header.as_ref()
+        self.body().map(MessageBody::header)
     }
 
     /// The full encryption context once the header is authenticated: the
     /// stored entries and the authenticate-only entries supplied in
     /// [`DecryptOptions::encryption_context`].
     pub fn encryption_context(&self) -> Option<&EncryptionContext> {
-        self.header.as_ref().map(|_| &self.encryption_context)
+        self.body().map(MessageBody::encryption_context)
     }
 
     /// The frame cipher, once the header is authenticated: for callers that
     /// open frames on several threads themselves (see [`FrameCipher`]).
     pub fn frame_cipher(&self) -> Option<Arc<FrameCipher>> {
-        self.cipher.clone()
+        self.body().map(|b| Arc::clone(b.frame_cipher()))
     }
 
     /// Whether the whole message, footer included, has been read and
     /// verified; `finish` still has to be called to release the rest.
     pub fn is_complete(&self) -> bool {
-        matches!(self.state, State::Done)
+        self.body().is_some_and(MessageBody::is_complete)
     }
 
     /// Consumes `ciphertext`, appending the plaintext of every regular
@@ -188,7 +506,7 @@ impl<'k> Decryptor<'k> {
             return Err(Error::Poisoned);
         }
         self.spent = true;
-        if !matches!(self.state, State::Done) {
+        if !self.is_complete() {
             return Err(Error::Truncated);
         }
         if !self.buf.is_empty() {
@@ -197,6 +515,13 @@ impl<'k> Decryptor<'k> {
         wipe::extend(out, &self.held);
         self.held.zeroize();
         Ok(())
+    }
+
+    fn body(&self) -> Option<&MessageBody> {
+        match &self.state {
+            State::Body(b) => Some(b),
+            State::Header(_) => None,
+        }
     }
 
     fn update_inner(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
@@ -231,7 +556,6 @@ impl<'k> Decryptor<'k> {
         let mut pos = 0;
         loop {
             let rest = &data[pos..];
-            let need = |n: usize| -> Option<usize> { (rest.len() < n).then_some(n) };
             match &mut self.state {
                 State::Header(parser) => match parser.advance(rest)? {
                     Parse::Need(n) => {
@@ -239,202 +563,36 @@ impl<'k> Decryptor<'k> {
                         return Ok(pos);
                     }
                     Parse::Done(header, len) => {
-                        self.start_body(header, &rest[..len])?;
+                        let mut materials = prepare_materials(&header, &self.options)?;
+                        self.keyring
+                            .on_decrypt(&mut materials, header.encrypted_data_keys())?;
+                        let body = MessageBody::new(header, materials, &self.options)?;
+                        self.state = State::Body(body);
                         pos += len;
                     }
                 },
-                State::Frames => {
-                    let cipher = self.cipher.clone().ok_or(Error::Poisoned)?;
-                    let (part, len) = match cipher.next_frame(rest)? {
-                        FrameExtent::Need(n) => {
-                            self.need = n;
-                            return Ok(pos);
-                        }
-                        FrameExtent::Complete { part, len } => (part, len),
-                    };
-                    let frame = &rest[..len];
-                    if part == BodyPart::FinalFrame {
-                        cipher.open_final(self.next_seq, frame, &mut self.held)?;
-                        self.state = self.after_body();
-                    } else {
-                        cipher.open_regular(self.next_seq, frame, out)?;
-                        // A regular frame never has sequence number
-                        // 0xFFFFFFFF (that is the final-frame marker).
-                        self.next_seq =
-                            self.next_seq
-                                .checked_add(1)
-                                .ok_or(FormatError::SequenceNumber {
-                                    expected: self.next_seq,
-                                    found: u32::MAX,
-                                })?;
-                    }
-                    if let Some(v) = &mut self.verifier {
-                        v.update(frame);
-                    }
-                    pos += len;
-                }
-                State::NonFramed => {
-                    let cipher = self.cipher.clone().ok_or(Error::Poisoned)?;
-                    const PREFIX: usize = AlgorithmSuite::IV_LEN + 8;
-                    if let Some(n) = need(PREFIX) {
+                State::Body(body) => match body.next_item(rest)? {
+                    BodyItem::Need(n) => {
                         self.need = n;
                         return Ok(pos);
                     }
-                    let mut len = [0u8; 8];
-                    len.copy_from_slice(&rest[AlgorithmSuite::IV_LEN..PREFIX]);
-                    let len = u64::from_be_bytes(len);
-                    if len > MAX_NON_FRAMED_LEN {
-                        return Err(FormatError::NonFramedTooLong(len).into());
-                    }
-                    let limit = u64::from(self.options.max_frame_length);
-                    if len > limit {
-                        return Err(Error::FrameTooLarge { length: len, limit });
-                    }
-                    // Both bounded above, so this fits.
-                    let total = PREFIX + len as usize + AlgorithmSuite::TAG_LEN;
-                    if let Some(n) = need(total) {
-                        self.need = n;
+                    BodyItem::End => {
+                        self.need = 0;
                         return Ok(pos);
                     }
-                    let body = &rest[..total];
-                    cipher.open_non_framed(body, &mut self.held)?;
-                    if let Some(v) = &mut self.verifier {
-                        v.update(body);
+                    BodyItem::Footer { len } => pos += len,
+                    BodyItem::Frame { part, seq, len } => {
+                        let frame = &rest[..len];
+                        let dest = match part {
+                            BodyPart::RegularFrame => &mut *out,
+                            BodyPart::FinalFrame | BodyPart::NonFramed => &mut *self.held,
+                        };
+                        MessageBody::open(body.frame_cipher(), part, seq, frame, dest)?;
+                        pos += len;
                     }
-                    self.state = self.after_body();
-                    pos += total;
-                }
-                State::Footer => {
-                    if let Some(n) = need(2) {
-                        self.need = n;
-                        return Ok(pos);
-                    }
-                    let len = 2 + usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-                    if let Some(n) = need(len) {
-                        self.need = n;
-                        return Ok(pos);
-                    }
-                    let verifier = self.verifier.take().ok_or(Error::Poisoned)?;
-                    verifier
-                        .verify(&rest[2..len])
-                        .map_err(|_| Error::AuthenticationFailed)?;
-                    self.state = State::Done;
-                    pos += len;
-                }
-                State::Done => {
-                    if !rest.is_empty() {
-                        return Err(Error::TrailingBytes);
-                    }
-                    self.need = 0;
-                    return Ok(pos);
-                }
+                },
             }
         }
-    }
-
-    fn after_body(&self) -> State {
-        if self.verifier.is_some() {
-            State::Footer
-        } else {
-            State::Done
-        }
-    }
-
-    /// Everything between parsing the header and reading the body: policy
-    /// checks, the keyring, key derivation, commitment and header tag.
-    fn start_body(&mut self, header: Header, header_bytes: &[u8]) -> Result<(), Error> {
-        let suite = header.suite();
-        let policy = self.options.commitment_policy;
-        if !policy.allows_decrypt(suite) {
-            return Err(Error::CommitmentPolicy { suite, policy });
-        }
-        if suite.signature().is_some()
-            && self.options.signature_policy == SignaturePolicy::RequireUnsigned
-        {
-            return Err(Error::SignedMessageRefused);
-        }
-        if header.content_type() == ContentType::Framed
-            && header.frame_length() > self.options.max_frame_length
-        {
-            return Err(Error::FrameTooLarge {
-                length: u64::from(header.frame_length()),
-                limit: u64::from(self.options.max_frame_length),
-            });
-        }
-
-        // The context the keyring sees: the header's, plus entries only the
-        // caller knows. Those are the ones the header tag must also cover.
-        let stored = header.stored_encryption_context();
-        let mut context = stored.clone();
-        let mut authenticate_only = BTreeSet::new();
-        if let Some(expected) = &self.options.encryption_context {
-            for (key, value) in expected.iter() {
-                match stored.get(key) {
-                    Some(v) if v == value => {}
-                    Some(_) => return Err(Error::ContextMismatch),
-                    None => {
-                        context.insert(key, value);
-                        authenticate_only.insert(key.to_owned());
-                    }
-                }
-            }
-        }
-        let verifying_key = match suite.signature() {
-            Some(alg) => {
-                let encoded = context
-                    .get(PUBLIC_KEY_KEY)
-                    .ok_or(FormatError::MissingPublicKey)?;
-                let point = base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .map_err(|_| FormatError::InvalidPublicKey)?;
-                Some(
-                    VerifyingKey::from_sec1(alg, &point)
-                        .map_err(|_| FormatError::InvalidPublicKey)?,
-                )
-            }
-            None if context.contains_key(PUBLIC_KEY_KEY) => {
-                return Err(FormatError::UnexpectedPublicKey.into());
-            }
-            None => None,
-        };
-
-        let mut materials =
-            DecryptionMaterials::new(suite, context, authenticate_only, verifying_key);
-        self.keyring
-            .on_decrypt(&mut materials, header.encrypted_data_keys())?;
-        let (context, authenticate_only, data_key, verifying_key) = materials.into_parts();
-        let data_key = data_key.ok_or(Error::InvalidMaterials("the keyring set no data key"))?;
-
-        let keys = keys::derive(suite, &data_key, header.message_id())?;
-        if let Some(stored) = header.commitment() {
-            let derived = keys.commitment.ok_or(Error::AuthenticationFailed)?;
-            if !custos_crypto::ct::eq(stored, &derived) {
-                return Err(Error::AuthenticationFailed);
-            }
-        }
-        let mut aad = header.body_bytes().to_vec();
-        aad.extend_from_slice(&context.filtered(&authenticate_only).serialize()?);
-        keys.content_key
-            .verify_tag(header.iv(), &aad, header.tag())
-            .map_err(|_| Error::AuthenticationFailed)?;
-
-        let mut verifier = verifying_key.map(VerifyingKey::into_verifier);
-        if let Some(v) = &mut verifier {
-            v.update(header_bytes);
-        }
-        self.verifier = verifier;
-        self.cipher = Some(Arc::new(FrameCipher::new(
-            keys.content_key,
-            header.message_id().clone(),
-            header.frame_length(),
-        )));
-        self.state = match header.content_type() {
-            ContentType::Framed => State::Frames,
-            ContentType::NonFramed => State::NonFramed,
-        };
-        self.encryption_context = context;
-        self.header = Some(header);
-        Ok(())
     }
 }
 
@@ -442,9 +600,7 @@ impl std::fmt::Debug for Decryptor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Decryptor")
             .field("state", &self.state)
-            .field("header", &self.header)
             .field("buffered", &self.buf.len())
-            .field("next_seq", &self.next_seq)
             .finish_non_exhaustive()
     }
 }
@@ -468,11 +624,14 @@ pub fn decrypt(
     let mut plaintext = custos_crypto::SecretBytes::new(Vec::with_capacity(message.len()));
     decryptor.update(message, plaintext.expose_secret_mut())?;
     decryptor.finish(plaintext.expose_secret_mut())?;
-    let header = decryptor.header.take().ok_or(Error::Truncated)?;
+    let State::Body(body) = decryptor.state else {
+        return Err(Error::Truncated);
+    };
+    let (header, encryption_context) = body.into_parts();
     Ok(Decrypted {
         plaintext,
         header,
-        encryption_context: std::mem::take(&mut decryptor.encryption_context),
+        encryption_context,
     })
 }
 
@@ -627,7 +786,7 @@ mod tests {
             let mut released = 0;
             for piece in msg.chunks(chunk) {
                 d.update(piece, &mut out).expect("update");
-                if let Some(cipher) = &d.cipher {
+                if let Some(cipher) = d.frame_cipher() {
                     assert!(d.buf.len() < cipher.regular_frame_len(), "chunk {chunk}");
                 }
                 released += out.len();

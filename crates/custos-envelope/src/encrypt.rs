@@ -264,6 +264,19 @@ impl Encryptor {
         Ok(())
     }
 
+    /// Takes the encryptor apart for a caller that seals the frames itself
+    /// (`crate::parallel`). Only before the first `update`.
+    pub(crate) fn into_parts(self) -> Result<EncryptorParts, Error> {
+        if self.spent || self.header_written || self.next_seq != 1 || !self.pending.is_empty() {
+            return Err(Error::Poisoned);
+        }
+        Ok(EncryptorParts {
+            header: self.header.to_bytes(),
+            cipher: self.cipher,
+            signer: self.signer,
+        })
+    }
+
     fn update_inner(&mut self, mut plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.write_header(out);
         let frame = self.cipher.frame_length() as usize;
@@ -312,6 +325,15 @@ impl Encryptor {
             signer.update(&out[start..]);
         }
     }
+}
+
+/// A fresh [`Encryptor`] taken apart: the serialized header, the frame
+/// cipher, and for signed suites the signer, which must then see the header
+/// and every serialized frame, in order.
+pub(crate) struct EncryptorParts {
+    pub(crate) header: Vec<u8>,
+    pub(crate) cipher: Arc<FrameCipher>,
+    pub(crate) signer: Option<Signer>,
 }
 
 impl std::fmt::Debug for Encryptor {

@@ -286,7 +286,7 @@ impl Header {
 
 /// Progress of an incremental parse.
 #[derive(Debug)]
-pub(crate) enum Parse<T> {
+pub enum Parse<T> {
     /// Parsed; the value used this many bytes.
     Done(T, usize),
     /// At least this many bytes (from the start) are needed to go on.
@@ -311,7 +311,7 @@ enum Stage {
 /// costs linear time. Limits are enforced as soon as the field they limit
 /// is read.
 #[derive(Debug)]
-pub(crate) struct HeaderParser {
+pub struct HeaderParser {
     max_edks: Option<usize>,
     stage: Stage,
     pos: usize,
@@ -328,7 +328,9 @@ pub(crate) struct HeaderParser {
 }
 
 impl HeaderParser {
-    pub(crate) fn new(max_edks: Option<usize>) -> Self {
+    /// A parser refusing headers with more than `max_edks` encrypted data
+    /// keys (checked when the count is read).
+    pub fn new(max_edks: Option<usize>) -> Self {
         Self {
             max_edks,
             stage: Stage::Version,
@@ -346,7 +348,9 @@ impl HeaderParser {
         }
     }
 
-    pub(crate) fn advance(&mut self, buf: &[u8]) -> Result<Parse<Header>, Error> {
+    /// Parses on from `buf`, which holds every header byte received so far
+    /// (from the first). `Need(n)`: call again once `buf` holds `n` bytes.
+    pub fn advance(&mut self, buf: &[u8]) -> Result<Parse<Header>, Error> {
         // Each stage first checks with `need!` that `rest` holds all of its
         // fields, so the cursor reads after it cannot run short; their
         // `unwrap_or_default` only satisfies the types.

@@ -188,6 +188,7 @@ pub mod header;
 pub mod keyring;
 mod keys;
 pub mod materials;
+pub mod parallel;
 pub mod suite;
 mod wipe;
 mod wire;
@@ -195,11 +196,13 @@ mod wire;
 pub use body::FrameCipher;
 pub use context::EncryptionContext;
 pub use decrypt::{
-    DecryptOptions, Decrypted, DecryptingReader, Decryptor, SignaturePolicy, decrypt,
+    BodyItem, DecryptOptions, Decrypted, DecryptingReader, Decryptor, MessageBody, SignaturePolicy,
+    decrypt, prepare_materials,
 };
 pub use encrypt::{EncryptOptions, EncryptingReader, Encryptor, encrypt};
 pub use error::{Error, FormatError};
-pub use header::{ContentType, EncryptedDataKey, Header, MessageId};
+pub use header::{ContentType, EncryptedDataKey, Header, HeaderParser, MessageId, Parse};
 pub use keyring::{Keyring, KeyringError, MultiKeyring, RawAesKeyring, RawRsaKeyring};
 pub use materials::{DecryptionMaterials, EncryptionMaterials};
+pub use parallel::{Parallelism, decrypt_stream, encrypt_stream};
 pub use suite::{AlgorithmSuite, CommitmentPolicy, MessageFormatVersion};

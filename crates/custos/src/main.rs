@@ -1,14 +1,23 @@
 //! `custos`: the command-line entry point.
 //!
-//! `custos server` runs the KMS service. Later subcommands (`encrypt`,
-//! `decrypt`, `inspect`) are clients of it.
+//! - `custos server` runs the KMS service.
+//! - `custos encrypt`, `custos decrypt` and `custos inspect` ([`files`])
+//!   encrypt files and streams in the AWS Encryption SDK message format,
+//!   under keys in Custos or any AWS KMS ([`aws_kms`]) or local raw keys.
+//!
+//! Exit status: 0 on success (a closed standard output, as in `| head`,
+//! counts as success), 1 when an operation failed, 2 for unusable
+//! arguments.
+
+mod aws_kms;
+mod files;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use custos_server::config::{Config, ConfigFile, Overrides};
 
 #[derive(Debug, Parser)]
@@ -26,6 +35,14 @@ struct Cli {
 enum Command {
     /// Run the KMS server (HTTPS, AWS KMS JSON 1.1 API).
     Server(ServerArgs),
+    /// Encrypt files, directories or standard input (AWS Encryption SDK
+    /// format, as aws-encryption-cli writes it).
+    Encrypt(files::encrypt::EncryptArgs),
+    /// Decrypt what `custos encrypt` or any AWS Encryption SDK wrote.
+    Decrypt(files::decrypt::DecryptArgs),
+    /// Show the header of an encrypted file (suite, encryption context,
+    /// wrapped keys, frame length) without decrypting it.
+    Inspect(files::inspect::InspectArgs),
 }
 
 /// Flags override `CUSTOS_*` environment variables, which override the
@@ -68,7 +85,13 @@ struct ServerArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Encrypt(args), Some((_, sub))) => args.common.group(sub),
+        (Command::Decrypt(args), Some((_, sub))) => args.common.group(sub),
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
@@ -77,10 +100,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Server(args) => run_server(args),
+        Command::Server(args) => run_server(args).map(|()| ExitCode::SUCCESS),
+        Command::Encrypt(args) => files::encrypt::run(args),
+        Command::Decrypt(args) => files::decrypt::run(args),
+        Command::Inspect(args) => files::inspect::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // Output piped into `head` is not a failure.
             if e.chain().any(|c| {

@@ -27,6 +27,21 @@ pub(crate) enum Command {
     /// Serve a no-op HTTPS endpoint on Custos' stack: the ceiling a KMS
     /// server on this machine could reach.
     CeilingServer(CeilingArgs),
+    /// Measure the raw speed of the asymmetric primitives Custos wraps
+    /// (aws-lc through custos-crypto), in-process, one thread: the limit of
+    /// Sign, Verify and GenerateDataKeyPair on this machine.
+    Primitives(PrimitivesArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PrimitivesArgs {
+    /// Seconds spent on each primitive.
+    #[arg(long, default_value_t = 2.0)]
+    pub(crate) seconds: f64,
+
+    /// Print one JSON line per primitive instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 // No `Debug`: it would print the secret access key.
@@ -61,9 +76,24 @@ pub(crate) struct RunArgs {
     pub(crate) size: u64,
 
     /// Key id, key ARN, alias name or alias ARN to use; without it, a key is
-    /// created with CreateKey first. Unused by `noop`.
+    /// created with CreateKey first (for `sign` and `verify`, a `SIGN_VERIFY`
+    /// key of `--key-spec`). Unused by `noop`.
     #[arg(long)]
     pub(crate) key_id: Option<String>,
+
+    /// Key spec of the key `sign` and `verify` create (`RSA_2048`,
+    /// `ECC_NIST_P256`, `ECC_NIST_EDWARDS25519`, `ML_DSA_65`…).
+    #[arg(long, default_value = "ECC_NIST_P256")]
+    pub(crate) key_spec: String,
+
+    /// Signing algorithm of `sign` and `verify` (default: the usual one of
+    /// the key spec, e.g. `ECDSA_SHA_256`, `RSASSA_PSS_SHA_256`).
+    #[arg(long)]
+    pub(crate) signing_algorithm: Option<String>,
+
+    /// `KeyPairSpec` of `generate-data-key-pair`.
+    #[arg(long, default_value = "ECC_NIST_P256")]
+    pub(crate) key_pair_spec: String,
 
     /// Connections, each with one request in flight at a time.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -100,6 +130,12 @@ pub(crate) enum Op {
     Decrypt,
     /// `TrentService.GenerateDataKey` with `KeySpec` `AES_256`.
     GenerateDataKey,
+    /// `TrentService.Sign` of a `--size` message (RAW) with `--key-spec`.
+    Sign,
+    /// `TrentService.Verify` of one signature, made during setup.
+    Verify,
+    /// `TrentService.GenerateDataKeyPair` of `--key-pair-spec`.
+    GenerateDataKeyPair,
     /// An Encrypt-shaped request for a server that does no KMS work (the
     /// ceiling server); only the status of its answers is checked.
     Noop,
@@ -112,6 +148,9 @@ impl Op {
             Op::Encrypt => "encrypt",
             Op::Decrypt => "decrypt",
             Op::GenerateDataKey => "generate-data-key",
+            Op::Sign => "sign",
+            Op::Verify => "verify",
+            Op::GenerateDataKeyPair => "generate-data-key-pair",
             Op::Noop => "noop",
         }
     }

@@ -36,6 +36,48 @@ impl Call {
         Self::new("TrentService.CreateKey", &json!({}))
     }
 
+    /// `CreateKey` of an asymmetric `SIGN_VERIFY` key.
+    pub(crate) fn create_signing_key(key_spec: &str) -> Self {
+        Self::new(
+            "TrentService.CreateKey",
+            &json!({ "KeySpec": key_spec, "KeyUsage": "SIGN_VERIFY" }),
+        )
+    }
+
+    /// `Sign` of a RAW message.
+    pub(crate) fn sign(key_id: &str, algorithm: &str, message: &[u8]) -> Self {
+        Self::new(
+            "TrentService.Sign",
+            &json!({
+                "KeyId": key_id,
+                "SigningAlgorithm": algorithm,
+                "MessageType": "RAW",
+                "Message": BASE64.encode(message),
+            }),
+        )
+    }
+
+    /// `Verify` of a RAW message and a signature (still base64).
+    pub(crate) fn verify(key_id: &str, algorithm: &str, message: &[u8], signature: &str) -> Self {
+        Self::new(
+            "TrentService.Verify",
+            &json!({
+                "KeyId": key_id,
+                "SigningAlgorithm": algorithm,
+                "MessageType": "RAW",
+                "Message": BASE64.encode(message),
+                "Signature": signature,
+            }),
+        )
+    }
+
+    pub(crate) fn generate_data_key_pair(key_id: &str, key_pair_spec: &str) -> Self {
+        Self::new(
+            "TrentService.GenerateDataKeyPair",
+            &json!({ "KeyId": key_id, "KeyPairSpec": key_pair_spec }),
+        )
+    }
+
     pub(crate) fn encrypt(key_id: &str, plaintext: &[u8]) -> Self {
         Self::new(
             "TrentService.Encrypt",
@@ -104,11 +146,50 @@ pub(crate) fn ciphertext_blob(body: &[u8]) -> anyhow::Result<String> {
 
 /// `Plaintext` of a Decrypt or GenerateDataKey response, decoded.
 pub(crate) fn plaintext_field(body: &[u8]) -> anyhow::Result<Vec<u8>> {
+    plaintext_field_named(body, "Plaintext")
+}
+
+/// A base64 member of a response, decoded.
+pub(crate) fn plaintext_field_named(body: &[u8], name: &str) -> anyhow::Result<Vec<u8>> {
     let response = parse(body)?;
-    let plaintext = base64_field(&response, "Plaintext")?;
+    let plaintext = base64_field(&response, name)?;
     BASE64
         .decode(plaintext)
-        .context("Plaintext is not valid base64")
+        .with_context(|| format!("{name} is not valid base64"))
+}
+
+/// The usual signing algorithm of a key spec.
+pub(crate) fn default_signing_algorithm(key_spec: &str) -> &'static str {
+    match key_spec {
+        s if s.starts_with("RSA_") => "RSASSA_PSS_SHA_256",
+        "ECC_NIST_P384" => "ECDSA_SHA_384",
+        "ECC_NIST_P521" => "ECDSA_SHA_512",
+        "ECC_NIST_EDWARDS25519" => "ED25519_SHA_512",
+        s if s.starts_with("ML_DSA_") => "ML_DSA_SHAKE_256",
+        _ => "ECDSA_SHA_256",
+    }
+}
+
+/// `Signature` of a Sign response, still base64, checked not empty.
+pub(crate) fn signature(body: &[u8]) -> anyhow::Result<String> {
+    let response = parse(body)?;
+    let signature = base64_field(&response, "Signature")?;
+    let decoded = BASE64
+        .decode(signature)
+        .context("Signature is not valid base64")?;
+    if decoded.is_empty() {
+        bail!("Signature is empty");
+    }
+    Ok(signature.to_owned())
+}
+
+/// Whether a Verify response says `SignatureValid: true`.
+pub(crate) fn signature_valid(body: &[u8]) -> anyhow::Result<bool> {
+    let response = parse(body)?;
+    response
+        .get("SignatureValid")
+        .and_then(Value::as_bool)
+        .context("no SignatureValid boolean")
 }
 
 fn parse(body: &[u8]) -> anyhow::Result<Value> {
@@ -152,6 +233,28 @@ mod tests {
         assert_eq!(body(&call), json!({}));
 
         assert_eq!(Call::noop(b"x").target, "TrentService.Encrypt");
+
+        let call = Call::sign("k", "ECDSA_SHA_256", b"hi");
+        assert_eq!(call.target, "TrentService.Sign");
+        assert_eq!(
+            body(&call),
+            json!({"KeyId": "k", "SigningAlgorithm": "ECDSA_SHA_256", "MessageType": "RAW", "Message": "aGk="})
+        );
+        let call = Call::verify("k", "ECDSA_SHA_256", b"hi", "AAEC");
+        assert_eq!(call.target, "TrentService.Verify");
+        assert_eq!(body(&call)["Signature"], "AAEC");
+        let call = Call::generate_data_key_pair("k", "RSA_2048");
+        assert_eq!(
+            body(&call),
+            json!({"KeyId": "k", "KeyPairSpec": "RSA_2048"})
+        );
+        let call = Call::create_signing_key("ML_DSA_65");
+        assert_eq!(
+            body(&call),
+            json!({"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"})
+        );
+        assert_eq!(default_signing_algorithm("RSA_4096"), "RSASSA_PSS_SHA_256");
+        assert_eq!(default_signing_algorithm("ML_DSA_44"), "ML_DSA_SHAKE_256");
     }
 
     #[test]

@@ -63,6 +63,20 @@
 //! custos-loadgen run --op decrypt --key-id alias/bench --concurrency 1 --duration 10
 //! ```
 //!
+//! # What `primitives` measures
+//!
+//! The asymmetric primitives themselves (sign, verify, key-pair generation
+//! per key spec), in-process on one thread through `custos-crypto`: the
+//! limit that `run --op sign|verify|generate-data-key-pair` is compared
+//! with in `BENCHMARKS.md`.
+//!
+//! ```text
+//! custos-loadgen primitives --seconds 2
+//! custos-loadgen run --op sign --key-spec ECC_NIST_P256 --concurrency 8 --duration 10
+//! custos-loadgen run --op verify --key-spec RSA_2048 --concurrency 8 --duration 10
+//! custos-loadgen run --op generate-data-key-pair --key-pair-spec RSA_2048 --concurrency 8
+//! ```
+//!
 //! `--json` prints one JSON object on one line instead of the text report.
 //! `--threads` sets the tokio worker threads of either subcommand (default:
 //! one per core); on a small machine shared with the server under test, the
@@ -98,6 +112,7 @@ mod cli;
 mod client;
 mod endpoint;
 mod kms;
+mod primitives;
 mod report;
 mod run;
 mod signer;
@@ -147,6 +162,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
             runtime.shutdown_background();
             Ok(())
         }
+        Command::Primitives(args) => primitives::run(&args),
     }
 }
 

@@ -44,7 +44,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
         let (mut connection, tls) = connector.connect().await?;
         let call = prepare(
             args.op,
-            args.key_id.as_deref(),
+            &KeyChoice {
+                key_id: args.key_id.as_deref(),
+                key_spec: &args.key_spec,
+                signing_algorithm: args.signing_algorithm.as_deref(),
+                key_pair_spec: &args.key_pair_spec,
+            },
             &plaintext,
             &mut connection,
             &signer,
@@ -99,15 +104,24 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
     ))
 }
 
+/// Which key the operation uses, and how.
+struct KeyChoice<'a> {
+    key_id: Option<&'a str>,
+    key_spec: &'a str,
+    signing_algorithm: Option<&'a str>,
+    key_pair_spec: &'a str,
+}
+
 /// Makes sure `op` works, creating or encrypting what it needs, and returns
 /// the request to send under load.
 async fn prepare(
     op: Op,
-    key_id: Option<&str>,
+    keys: &KeyChoice<'_>,
     plaintext: &[u8],
     connection: &mut Connection,
     signer: &Signer,
 ) -> anyhow::Result<Call> {
+    let key_id = keys.key_id;
     match op {
         Op::Noop => {
             let call = Call::noop(plaintext);
@@ -156,6 +170,45 @@ async fn prepare(
                 kms::DATA_KEY_SIZE
             );
             kms::ciphertext_blob(&reply.body).context("GenerateDataKey response")?;
+            Ok(call)
+        }
+        Op::Sign | Op::Verify => {
+            let key_id = match key_id {
+                Some(key_id) => key_id.to_owned(),
+                None => {
+                    let call = Call::create_signing_key(keys.key_spec);
+                    let reply = exchange(connection, signer, &call)
+                        .await
+                        .context("CreateKey")?;
+                    let key_id = kms::created_key_id(&reply.body).context("CreateKey response")?;
+                    eprintln!("custos-loadgen: created {} key {key_id}", keys.key_spec);
+                    key_id
+                }
+            };
+            let algorithm = keys
+                .signing_algorithm
+                .unwrap_or_else(|| kms::default_signing_algorithm(keys.key_spec));
+            let sign = Call::sign(&key_id, algorithm, plaintext);
+            let reply = exchange(connection, signer, &sign).await.context("Sign")?;
+            let signature = kms::signature(&reply.body).context("Sign response")?;
+            let verify = Call::verify(&key_id, algorithm, plaintext, &signature);
+            let reply = exchange(connection, signer, &verify)
+                .await
+                .context("Verify")?;
+            ensure!(
+                kms::signature_valid(&reply.body).context("Verify response")?,
+                "Verify did not accept the signature Sign made"
+            );
+            Ok(if op == Op::Sign { sign } else { verify })
+        }
+        Op::GenerateDataKeyPair => {
+            let key_id = resolve_key(key_id, connection, signer).await?;
+            let call = Call::generate_data_key_pair(&key_id, keys.key_pair_spec);
+            let reply = exchange(connection, signer, &call)
+                .await
+                .context("GenerateDataKeyPair")?;
+            kms::plaintext_field_named(&reply.body, "PrivateKeyPlaintext")
+                .context("GenerateDataKeyPair response")?;
             Ok(call)
         }
     }

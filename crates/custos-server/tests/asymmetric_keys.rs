@@ -710,6 +710,69 @@ async fn rsa_oaep_ciphertexts_from_openssl_decrypt_here() {
                 );
             }
         }
+        // ReEncrypt from RSA to a symmetric key and back, without the
+        // plaintext leaving Custos.
+        let symmetric = kms.create_key().send().await.expect("CreateKey");
+        let symmetric = symmetric.key_metadata().expect("meta").key_id().to_owned();
+        let secret = b"re-encrypted across key types".to_vec();
+        let rsa_ct = kms
+            .encrypt()
+            .key_id(&id)
+            .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+            .plaintext(Blob::new(secret.clone()))
+            .send()
+            .await
+            .expect("Encrypt")
+            .ciphertext_blob()
+            .expect("blob")
+            .clone();
+        let to_symmetric = kms
+            .re_encrypt()
+            .ciphertext_blob(rsa_ct)
+            .source_key_id(&id)
+            .source_encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+            .destination_key_id(&symmetric)
+            .destination_encryption_context("k", "v")
+            .send()
+            .await
+            .expect("ReEncrypt RSA -> symmetric");
+        assert_eq!(
+            to_symmetric.source_encryption_algorithm(),
+            Some(&EncryptionAlgorithmSpec::RsaesOaepSha256)
+        );
+        let back_to_rsa = kms
+            .re_encrypt()
+            .ciphertext_blob(to_symmetric.ciphertext_blob().expect("blob").clone())
+            .source_encryption_context("k", "v")
+            .destination_key_id(&id)
+            .destination_encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
+            .send()
+            .await
+            .expect("ReEncrypt symmetric -> RSA");
+        assert_eq!(
+            back_to_rsa.destination_encryption_algorithm(),
+            Some(&EncryptionAlgorithmSpec::RsaesOaepSha1)
+        );
+        let plain = kms
+            .decrypt()
+            .key_id(&id)
+            .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha1)
+            .ciphertext_blob(back_to_rsa.ciphertext_blob().expect("blob").clone())
+            .send()
+            .await
+            .expect("Decrypt");
+        assert_eq!(plain.plaintext().map(|p| p.as_ref()), Some(&secret[..]));
+        let e = kms
+            .encrypt()
+            .key_id(&id)
+            .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+            .encryption_context("k", "v")
+            .plaintext(Blob::new(secret.clone()))
+            .send()
+            .await
+            .expect_err("context with RSA");
+        assert_eq!(error_of(&e).0, "ValidationException");
+
         let e = kms
             .decrypt()
             .key_id(&id)

@@ -220,6 +220,10 @@ pub struct MessageBody {
     encryption_context: EncryptionContext,
     cipher: Arc<FrameCipher>,
     verifier: Option<Verifier>,
+    /// Whether the suite is signed, so that a footer follows the body.
+    signed: bool,
+    /// The verifier was handed to the caller ([`Self::detach_verifier`]).
+    detached: bool,
     max_frame_length: u32,
     state: BodyState,
     next_seq: u32,
@@ -274,7 +278,9 @@ impl MessageBody {
             header,
             encryption_context: context,
             cipher,
+            signed: verifier.is_some(),
             verifier,
+            detached: false,
             max_frame_length: options.max_frame_length,
             state,
             next_seq: 1,
@@ -368,10 +374,14 @@ impl MessageBody {
                 if let Some(n) = need(len) {
                     return Ok(n);
                 }
-                let verifier = self.verifier.take().ok_or(Error::Poisoned)?;
-                verifier
-                    .verify(&data[2..len])
-                    .map_err(|_| Error::AuthenticationFailed)?;
+                match self.verifier.take() {
+                    Some(verifier) => verifier
+                        .verify(&data[2..len])
+                        .map_err(|_| Error::AuthenticationFailed)?,
+                    // The caller hashes and verifies (see `detach_verifier`).
+                    None if self.detached => {}
+                    None => return Err(Error::Poisoned),
+                }
                 self.state = BodyState::Done;
                 Ok(BodyItem::Footer { len })
             }
@@ -401,8 +411,18 @@ impl MessageBody {
         (self.header, self.encryption_context)
     }
 
+    /// Hands the signature verifier (already fed the header) to a caller
+    /// that hashes the frames itself, on another thread, in order. From then
+    /// on frames are not hashed here and [`BodyItem::Footer`] means only
+    /// that the footer is there: **the caller must verify its signature**
+    /// (`data[2..len]`). Crate-private, for `crate::parallel`.
+    pub(crate) fn detach_verifier(&mut self) -> Option<Verifier> {
+        self.detached = true;
+        self.verifier.take()
+    }
+
     fn after_body(&self) -> BodyState {
-        if self.verifier.is_some() {
+        if self.signed {
             BodyState::Footer
         } else {
             BodyState::Done
@@ -418,7 +438,7 @@ impl std::fmt::Debug for MessageBody {
             .field("message_id", self.header.message_id())
             .field("state", &self.state)
             .field("next_seq", &self.next_seq)
-            .field("signed", &self.verifier.is_some())
+            .field("signed", &self.signed)
             .finish_non_exhaustive()
     }
 }

@@ -25,7 +25,11 @@
 //! - [`mod@encrypt`]: [`Encryptor`] (push-style), [`EncryptingReader`] and
 //!   the one-shot [`encrypt()`].
 //! - [`mod@decrypt`]: [`Decryptor`] (push-style), [`DecryptingReader`] and
-//!   the one-shot [`decrypt()`].
+//!   the one-shot [`decrypt()`]; and the steps they are made of,
+//!   [`HeaderParser`], [`prepare_materials`] and [`MessageBody`], for
+//!   callers that run the keyring themselves or open frames elsewhere.
+//! - [`parallel`]: [`encrypt_stream`] and [`decrypt_stream`], which seal
+//!   and open frames on every core in bounded memory.
 //! - [`error`]: [`Error`] and [`FormatError`].
 //!
 //! # The format
@@ -151,12 +155,18 @@
 //! and its length, so [`FrameCipher::seal_regular`],
 //! [`FrameCipher::seal_final`], [`FrameCipher::open_regular`] and
 //! [`FrameCipher::open_final`] each work on one frame alone, and
-//! `FrameCipher` is `Send + Sync`. A parallel encryptor writes the header
-//! from [`Encryptor::header`], has a pool seal frames from
-//! [`Encryptor::frame_cipher`], and writes them in order, feeding the
-//! serialized frames to the signature in that order. A parallel decryptor
-//! splits the body with [`FrameCipher::next_frame`] after the header is
-//! verified ([`Decryptor::frame_cipher`]).
+//! `FrameCipher` is `Send + Sync`. What must stay sequential is the
+//! signature: the encryptor's signer must see the header and the serialized
+//! frames in order, and the decryptor splits the body with
+//! [`MessageBody::next_item`], which feeds the verifier in order.
+//! [`parallel`] does both on every core with bounded memory (its module
+//! documentation describes the pipeline and its release contract); the
+//! signer stays inside the crate, so that no caller can sign frames out of
+//! order.
+//!
+//! File-level usage (the `custos encrypt|decrypt|inspect` commands, their
+//! temporary files and security notes) is described in
+//! `docs/file-encryption.md`.
 //!
 //! # Limits
 //!
@@ -167,9 +177,12 @@
 //!
 //! # What this crate deliberately does not do
 //!
-//! - No AWS KMS keyring yet: the [`Keyring`] trait and
-//!   [`Encryptor::prepare_materials`]/[`Encryptor::with_materials`] are the
-//!   seams for one. No cryptographic materials managers or caches: the
+//! - No AWS KMS keyring: that would tie the format to the AWS SDK. The
+//!   `custos` binary has one (`crates/custos/src/aws_kms/`), built on the
+//!   [`Keyring`] trait; [`Encryptor::prepare_materials`] /
+//!   [`Encryptor::with_materials`] and [`prepare_materials`] /
+//!   [`MessageBody::new`] are the seams for keyrings that cannot block
+//!   (async ones). No cryptographic materials managers or caches: the
 //!   default CMM's behaviour (signing key, `aws-crypto-public-key`,
 //!   authenticate-only entries) is built into the encryptor and decryptor.
 //! - It never writes non-framed messages, which the specification forbids.

@@ -18,11 +18,14 @@
 //! - A *batch* is a run of whole frames about [`Parallelism::batch_bytes`]
 //!   (1 MiB) long, or a single frame when frames are longer: 4 KiB frames
 //!   are far too small to hand to a thread one at a time.
-//! - At most [`Parallelism::batches_in_flight`] batches exist. Their
+//! - At most [`Parallelism::batches_in_flight`] batches exist (fewer when
+//!   frames are so long that they would exceed
+//!   [`Parallelism::memory_budget`], but never fewer than two). Their
 //!   buffers are allocated once and recycled by the writer, and the reader
 //!   waits while all are in use, so memory is bounded by about
-//!   `batches_in_flight × 2 × max(batch_bytes, frame length)` whatever the
-//!   length of the stream.
+//!   `batches × 2 × max(batch_bytes, frame length)` whatever the length of
+//!   the stream: 12 MiB with two workers and frames up to 1 MiB, at most
+//!   the 32 MiB budget up to 8 MiB frames, and four frames' worth beyond.
 //! - On decryption the calling thread also splits the body into frames and
 //!   hashes them for the signature ([`MessageBody::next_item`]); on
 //!   encryption the writer hashes what it writes. That hash (SHA-384 for
@@ -46,7 +49,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use custos_crypto::ecdsa::Signer;
+use custos_crypto::ecdsa::{Signer, Verifier};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::body::{BodyPart, FrameCipher};
@@ -66,8 +69,12 @@ pub struct Parallelism {
     /// Target length of a batch of frames handed to a thread.
     pub batch_bytes: usize,
     /// Batches that may exist at once (being read, sealed or opened, or
-    /// waiting to be written): the memory bound.
+    /// waiting to be written): the memory bound…
     pub batches_in_flight: usize,
+    /// …lowered (to no fewer than 2) so that the batches' buffers, about
+    /// twice the batch length each, stay within this many bytes when
+    /// frames are long.
+    pub memory_budget: usize,
 }
 
 impl Parallelism {
@@ -80,6 +87,7 @@ impl Parallelism {
             threads,
             batch_bytes: 1 << 20,
             batches_in_flight: 2 * threads + 2,
+            memory_budget: 32 << 20,
         }
     }
 
@@ -87,8 +95,10 @@ impl Parallelism {
         (self.batch_bytes / frame_length.max(1)).max(1)
     }
 
-    fn in_flight(&self) -> usize {
-        self.batches_in_flight.max(2)
+    /// How many batches of `batch_len` bytes may be in flight.
+    fn in_flight(&self, batch_len: usize) -> usize {
+        let affordable = self.memory_budget / (2 * batch_len.max(1));
+        affordable.min(self.batches_in_flight).max(2)
     }
 }
 
@@ -165,10 +175,10 @@ pub fn encrypt_stream<R: Read, W: Write + Send>(
     let work = |job: &mut SealJob| job.seal(&cipher, frame);
     let writer = SealedWriter {
         output,
-        signer,
         written: header.len() as u64,
     };
-    let produce = |feeder: &mut Feeder<'_, SealJob>| -> Result<u64, Stop> {
+    let signing = signer.map(|signer| Signing { signer });
+    let produce = |feeder: &mut Feeder<'_, SealJob>| -> Result<(u64, Vec<u8>), Stop> {
         let mut seq: u32 = 1;
         let mut total = 0u64;
         loop {
@@ -191,11 +201,13 @@ pub fn encrypt_stream<R: Read, W: Write + Send>(
             let last = job.last;
             feeder.submit(job)?;
             if last {
-                return Ok(total);
+                return Ok((total, Vec::new()));
             }
         }
     };
-    let (plaintext_len, ciphertext_len) = run(parallelism, produce, &work, writer)?;
+    let capacity = parallelism.in_flight(batch_len);
+    let (plaintext_len, ciphertext_len) =
+        run(parallelism, capacity, produce, &work, signing, writer)?;
     Ok(EncryptSummary {
         plaintext_len,
         ciphertext_len,
@@ -234,6 +246,10 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
     let mut materials = prepare_materials(&header, options)?;
     keyring.on_decrypt(&mut materials, header.encrypted_data_keys())?;
     let mut body = MessageBody::new(header, materials, options)?;
+    // The signature hash runs on a thread of its own (see `Verifying`).
+    let verifying = body
+        .detach_verifier()
+        .map(|verifier| Verifying { verifier });
     let cipher = Arc::clone(body.frame_cipher());
     let work = |job: &mut OpenJob| job.open(&cipher);
     let writer = PlaintextWriter {
@@ -249,8 +265,9 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
     let mut carry = buf.split_off(header_len);
     let mut ciphertext_len = buf.len() as u64 + carry.len() as u64;
     drop(buf);
-    let produce = |feeder: &mut Feeder<'_, OpenJob>| -> Result<(), Stop> {
+    let produce = |feeder: &mut Feeder<'_, OpenJob>| -> Result<((), Vec<u8>), Stop> {
         let mut need = 0;
+        let mut signature = Vec::new();
         loop {
             let mut job = feeder
                 .next_job()?
@@ -278,7 +295,11 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
                             job.holds_final |= part != BodyPart::RegularFrame;
                             pos += len;
                         }
-                        BodyItem::Footer { len } => pos += len,
+                        BodyItem::Footer { len } => {
+                            // Verified by `Verifying`, after the last frame.
+                            signature = job.ciphertext[pos + 2..pos + len].to_vec();
+                            pos += len;
+                        }
                         BodyItem::Need(n) => {
                             need = n;
                             break;
@@ -307,11 +328,12 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
                 if read_full(&mut input, &mut probe)? != 0 {
                     return Err(Error::TrailingBytes.into());
                 }
-                return Ok(());
+                return Ok(((), signature));
             }
         }
     };
-    let ((), plaintext_len) = run(parallelism, produce, &work, writer)?;
+    let capacity = parallelism.in_flight(batch_len);
+    let ((), plaintext_len) = run(parallelism, capacity, produce, &work, verifying, writer)?;
     let (header, encryption_context) = body.into_parts();
     Ok(DecryptSummary {
         header,
@@ -446,14 +468,72 @@ trait Consumer<J> {
     type Output;
     /// Takes a finished job, in order; returns it to be reused, or keeps it.
     fn consume(&mut self, job: J) -> Result<Option<J>, Error>;
-    /// The reader finished without error and every job has been consumed.
-    fn end(self) -> Result<Self::Output, Error>;
+    /// Everything was read and consumed without error; `trailer` is what the
+    /// in-order stage (if any) left to write.
+    fn end(self, trailer: Vec<u8>) -> Result<Self::Output, Error>;
 }
 
-/// Writes sealed batches, hashing them into the signature, then the footer.
+/// An in-order step between the workers and the writer, on a thread of its
+/// own: the signature hash, the one computation over every byte that cannot
+/// be split between threads. Given a thread, it runs beside the reading,
+/// the writing and the AES work instead of after them.
+trait Stage<J>: Send {
+    fn pass(&mut self, job: &J) -> Result<(), Error>;
+    /// After the last job: `trailer` is what the reader passed on; returns
+    /// what the writer should write last.
+    fn end(self, trailer: Vec<u8>) -> Result<Vec<u8>, Error>;
+}
+
+/// Encrypting a signed suite: hashes the sealed batches, then signs.
+struct Signing {
+    signer: Signer,
+}
+
+impl Stage<SealJob> for Signing {
+    fn pass(&mut self, job: &SealJob) -> Result<(), Error> {
+        self.signer.update(&job.out);
+        Ok(())
+    }
+
+    /// The footer: the signature's length and the signature.
+    fn end(self, _: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let signature = self.signer.finish().map_err(Error::Crypto)?;
+        let len = u16::try_from(signature.len())
+            .map_err(|_| Error::InvalidMaterials("signature too long"))?;
+        let mut footer = len.to_be_bytes().to_vec();
+        footer.extend_from_slice(&signature);
+        Ok(footer)
+    }
+}
+
+/// Decrypting a signed message: hashes the frames' ciphertext, then checks
+/// the signature the reader found in the footer. Until it has, the writer
+/// holds back the batch with the final frame.
+struct Verifying {
+    verifier: Verifier,
+}
+
+impl Stage<OpenJob> for Verifying {
+    fn pass(&mut self, job: &OpenJob) -> Result<(), Error> {
+        // The frames of a batch are contiguous.
+        if let (Some(first), Some(last)) = (job.frames.first(), job.frames.last()) {
+            self.verifier
+                .update(&job.ciphertext[first.start..last.start + last.len]);
+        }
+        Ok(())
+    }
+
+    fn end(self, signature: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.verifier
+            .verify(&signature)
+            .map_err(|_| Error::AuthenticationFailed)?;
+        Ok(Vec::new())
+    }
+}
+
+/// Writes sealed batches, then the footer.
 struct SealedWriter<'w, W> {
     output: &'w mut W,
-    signer: Option<Signer>,
     written: u64,
 }
 
@@ -461,25 +541,15 @@ impl<W: Write> Consumer<SealJob> for SealedWriter<'_, W> {
     type Output = u64;
 
     fn consume(&mut self, job: SealJob) -> Result<Option<SealJob>, Error> {
-        if let Some(s) = &mut self.signer {
-            s.update(&job.out);
-        }
         self.output.write_all(&job.out)?;
         self.written += job.out.len() as u64;
         Ok(Some(job))
     }
 
-    fn end(mut self) -> Result<u64, Error> {
-        if let Some(signer) = self.signer.take() {
-            let signature = signer.finish().map_err(Error::Crypto)?;
-            let len = u16::try_from(signature.len())
-                .map_err(|_| Error::InvalidMaterials("signature too long"))?;
-            self.output.write_all(&len.to_be_bytes())?;
-            self.output.write_all(&signature)?;
-            self.written += 2 + signature.len() as u64;
-        }
+    fn end(self, footer: Vec<u8>) -> Result<u64, Error> {
+        self.output.write_all(&footer)?;
         self.output.flush()?;
-        Ok(self.written)
+        Ok(self.written + footer.len() as u64)
     }
 }
 
@@ -503,7 +573,7 @@ impl<W: Write> Consumer<OpenJob> for PlaintextWriter<'_, W> {
         Ok(Some(job))
     }
 
-    fn end(mut self) -> Result<u64, Error> {
+    fn end(mut self, _: Vec<u8>) -> Result<u64, Error> {
         if let Some(job) = self.held.take() {
             self.output.write_all(&job.out)?;
             self.written += job.out.len() as u64;
@@ -546,8 +616,14 @@ enum Halt {
 enum Ordered<J> {
     /// The reply slot of the next batch.
     Job(Receiver<Result<J, Halt>>),
-    /// The reader finished without error.
-    End,
+    /// The reader finished without error, with this for the stage.
+    End(Vec<u8>),
+}
+
+/// The next thing for the writer, in order.
+enum Ready<J> {
+    Job(J),
+    End(Vec<u8>),
 }
 
 type Reply<J> = SyncSender<Result<J, Halt>>;
@@ -585,21 +661,24 @@ impl<J> Feeder<'_, J> {
     }
 }
 
-/// Runs `produce` on the calling thread, `work` on the workers and
-/// `consumer` on the writer thread, and reports the first real failure.
-fn run<J, T, P, C>(
+/// Runs `produce` on the calling thread, `work` on the workers, `stage`
+/// (if any) on a thread of its own and `consumer` on the writer thread, and
+/// reports the first real failure.
+fn run<J, T, P, S, C>(
     parallelism: &Parallelism,
+    capacity: usize,
     produce: P,
     work: &(dyn Fn(&mut J) -> Result<(), Error> + Sync),
+    stage: Option<S>,
     consumer: C,
 ) -> Result<(T, C::Output), Error>
 where
     J: Send,
-    P: FnOnce(&mut Feeder<'_, J>) -> Result<T, Stop>,
+    P: FnOnce(&mut Feeder<'_, J>) -> Result<(T, Vec<u8>), Stop>,
+    S: Stage<J>,
     C: Consumer<J> + Send,
     C::Output: Send,
 {
-    let capacity = parallelism.in_flight();
     let abort = AtomicBool::new(false);
     let (jobs_tx, jobs_rx) = sync_channel::<(J, Reply<J>)>(capacity);
     let jobs_rx = Mutex::new(jobs_rx);
@@ -609,13 +688,20 @@ where
         for _ in 0..parallelism.threads.max(1) {
             scope.spawn(|| work_loop(&jobs_rx, work, &abort));
         }
-        let writer = scope.spawn(|| {
-            let result = write_loop(order_rx, pool_tx, consumer);
-            if result.is_err() {
-                abort.store(true, Ordering::Relaxed);
+        let writer = match stage {
+            Some(stage) => {
+                let (ready_tx, ready_rx) = sync_channel::<Result<Ready<J>, Halt>>(capacity);
+                scope.spawn(move || stage_loop(order_rx, stage, ready_tx));
+                scope.spawn(|| {
+                    let next = move || ready_rx.recv().unwrap_or(Err(Halt::Aborted));
+                    finish_writer(write_loop(next, pool_tx, consumer), &abort)
+                })
             }
-            result
-        });
+            None => scope.spawn(|| {
+                let next = move || next_ready(&order_rx);
+                finish_writer(write_loop(next, pool_tx, consumer), &abort)
+            }),
+        };
         let mut feeder = Feeder {
             jobs: jobs_tx,
             order: order_tx,
@@ -625,11 +711,17 @@ where
             abort: &abort,
         };
         let produced = produce(&mut feeder);
-        match &produced {
+        let produced = match produced {
             // If the writer is gone, its own result says why.
-            Ok(_) => drop(feeder.order.send(Ordered::End)),
-            Err(_) => abort.store(true, Ordering::Relaxed),
-        }
+            Ok((t, trailer)) => {
+                drop(feeder.order.send(Ordered::End(trailer)));
+                Ok(t)
+            }
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                Err(e)
+            }
+        };
         drop(feeder);
         let written = match writer.join() {
             Ok(w) => w,
@@ -641,6 +733,13 @@ where
             _ => Err(Error::Poisoned),
         }
     })
+}
+
+fn finish_writer<T>(result: Result<T, Halt>, abort: &AtomicBool) -> Result<T, Halt> {
+    if result.is_err() {
+        abort.store(true, Ordering::Relaxed);
+    }
+    result
 }
 
 fn work_loop<J>(
@@ -673,23 +772,56 @@ fn work_loop<J>(
     }
 }
 
-fn write_loop<J, C: Consumer<J>>(
+/// The next finished job, in order, or the end.
+fn next_ready<J>(order: &Receiver<Ordered<J>>) -> Result<Ready<J>, Halt> {
+    match order.recv() {
+        Ok(Ordered::Job(slot)) => Ok(Ready::Job(slot.recv().map_err(|_| Halt::Aborted)??)),
+        Ok(Ordered::End(trailer)) => Ok(Ready::End(trailer)),
+        Err(_) => Err(Halt::Upstream),
+    }
+}
+
+/// Runs `stage` over the jobs in order, passing them on to the writer.
+fn stage_loop<J, S: Stage<J>>(
     order: Receiver<Ordered<J>>,
+    mut stage: S,
+    out: SyncSender<Result<Ready<J>, Halt>>,
+) {
+    loop {
+        let step = match next_ready(&order) {
+            Ok(Ready::Job(job)) => match stage.pass(&job) {
+                Ok(()) => Ok(Ready::Job(job)),
+                Err(e) => Err(Halt::Failed(e)),
+            },
+            Ok(Ready::End(trailer)) => {
+                // The writer may be gone after a failure.
+                let _ = out.send(stage.end(trailer).map(Ready::End).map_err(Halt::Failed));
+                return;
+            }
+            Err(halt) => Err(halt),
+        };
+        let stop = step.is_err();
+        if out.send(step).is_err() || stop {
+            return;
+        }
+    }
+}
+
+fn write_loop<J, C: Consumer<J>>(
+    mut next: impl FnMut() -> Result<Ready<J>, Halt>,
     pool: SyncSender<J>,
     mut consumer: C,
 ) -> Result<C::Output, Halt> {
     loop {
-        match order.recv() {
-            Ok(Ordered::Job(slot)) => {
-                let job = slot.recv().map_err(|_| Halt::Aborted)??;
+        match next()? {
+            Ready::Job(job) => {
                 if let Some(job) = consumer.consume(job).map_err(Halt::Failed)? {
                     // Never full: at most `capacity` jobs exist. The reader
                     // may be gone after a failure.
                     let _ = pool.send(job);
                 }
             }
-            Ok(Ordered::End) => return consumer.end().map_err(Halt::Failed),
-            Err(_) => return Err(Halt::Upstream),
+            Ready::End(trailer) => return consumer.end(trailer).map_err(Halt::Failed),
         }
     }
 }
@@ -750,6 +882,7 @@ mod tests {
             threads,
             batch_bytes: 300,
             batches_in_flight: 3,
+            memory_budget: 32 << 20,
         }
     }
 
@@ -916,6 +1049,16 @@ mod tests {
     }
 
     #[test]
+    fn long_frames_mean_fewer_batches_in_flight() {
+        let p = Parallelism::with_threads(2);
+        assert_eq!(p.in_flight(1 << 20), 6);
+        assert_eq!(p.in_flight(4 << 20), 4);
+        assert_eq!(p.in_flight(16 << 20), 2);
+        assert_eq!(p.in_flight(1 << 30), 2);
+        assert_eq!(Parallelism::with_threads(64).in_flight(64 << 10), 130);
+    }
+
+    #[test]
     fn write_errors_are_reported() {
         struct Broken;
         impl Write for Broken {
@@ -982,6 +1125,7 @@ mod tests {
             threads: 2,
             batch_bytes: 64 << 10,
             batches_in_flight: 4,
+            memory_budget: 32 << 20,
         };
         let read = AtomicU64::new(0);
         let mut out = Checking {

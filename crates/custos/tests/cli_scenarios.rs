@@ -323,3 +323,33 @@ fn a_closed_standard_output_is_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `-o /dev/null` (or a FIFO) is written directly: it must never be
+/// replaced by a renamed temporary file.
+#[cfg(unix)]
+#[test]
+fn devices_are_written_not_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = tempfile::tempdir().expect("home");
+    fixtures(dir.path());
+    let out = common::custos(
+        None,
+        home.path(),
+        dir.path(),
+        &[
+            "encrypt",
+            "-i",
+            "big.bin",
+            "-o",
+            "/dev/null",
+            "-w",
+            "provider=raw-aes",
+            "key-file=aes.key",
+            "name=k",
+        ],
+    );
+    common::ok(&out, "encrypt to /dev/null");
+    let meta = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(meta.file_type().is_char_device());
+}

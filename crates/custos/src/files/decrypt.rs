@@ -111,7 +111,11 @@ impl Context<'_> {
         }
         super::check_distinct(task)?;
         let input = super::open_source(&task.source)?;
-        let to_stdout = task.sink == Sink::Stdout;
+        let to_stdout = task.sink.is_stream();
+        let stream_name = match &task.sink {
+            Sink::Stream(p) => Some(p.display().to_string()),
+            _ => None,
+        };
         let mut options = self.base.clone();
         // Plaintext streamed to standard output cannot be taken back, so a
         // signed message (verified only at its very end) is refused there
@@ -125,11 +129,11 @@ impl Context<'_> {
             required_keys: self.required_keys,
         };
         let result = match &task.sink {
-            Sink::Stdout if self.args.buffer => {
+            Sink::Stdout | Sink::Stream(_) if self.args.buffer => {
                 let mut held = SecretBuffer::default();
                 let r = self.decrypt(&options, input, &mut held, &mut watch);
                 if r.is_ok() {
-                    let mut out = output::stdout().context("cannot write standard output")?;
+                    let mut out = output::open_stream(&task.sink)?;
                     if let Err(e) = out
                         .write_all(held.expose_secret())
                         .and_then(|()| out.flush())
@@ -141,8 +145,8 @@ impl Context<'_> {
                 }
                 r
             }
-            Sink::Stdout => {
-                let mut out = output::stdout().context("cannot write standard output")?;
+            Sink::Stdout | Sink::Stream(_) => {
+                let mut out = output::open_stream(&task.sink)?;
                 self.decrypt(&options, input, &mut out, &mut watch)
             }
             Sink::File(dest) => {
@@ -164,6 +168,7 @@ impl Context<'_> {
                     expected: options.encryption_context.as_ref(),
                     required_keys: self.required_keys,
                     decrypt_unsigned: self.args.decrypt_unsigned,
+                    stream: stream_name.as_deref(),
                 };
                 return Err(stream_failure(e, &|e| {
                     Failure::Message(report::explain(e, &situation))

@@ -117,8 +117,8 @@ fn encrypt_one(
         required_keys: &[],
     };
     match &task.sink {
-        Sink::Stdout => {
-            let mut out = output::stdout().context("cannot write standard output")?;
+        Sink::Stdout | Sink::Stream(_) => {
+            let mut out = output::open_stream(&task.sink)?;
             encrypt_stream(encryptor, input, &mut out, parallelism, &mut watch)
                 .map_err(|e| stream_failure(e, &explain))?;
         }

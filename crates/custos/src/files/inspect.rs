@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
+use custos_crypto::ecdsa::EcdsaAlgorithm;
 use custos_envelope::{ContentType, Header, HeaderParser, MessageFormatVersion, Parse};
 
 use super::report::{self, Situation};
@@ -86,8 +87,10 @@ fn describe(h: &Header) -> String {
     if suite.is_committing() {
         traits.push("key commitment".to_owned());
     }
-    if let Some(sig) = suite.signature() {
-        traits.push(format!("{sig:?} signature"));
+    match suite.signature() {
+        Some(EcdsaAlgorithm::P256Sha256) => traits.push("ECDSA P-256 signature".to_owned()),
+        Some(EcdsaAlgorithm::P384Sha384) => traits.push("ECDSA P-384 signature".to_owned()),
+        None => {}
     }
     let traits = if traits.is_empty() {
         String::new()
@@ -115,7 +118,11 @@ fn describe(h: &Header) -> String {
     ));
     s.push_str(&format!("body:                {body}\n"));
     let context = h.stored_encryption_context();
-    s.push_str(&format!("encryption context:  {} entries\n", context.len()));
+    let entries = match context.len() {
+        1 => "1 entry".to_owned(),
+        n => format!("{n} entries"),
+    };
+    s.push_str(&format!("encryption context:  {entries}\n"));
     for (k, v) in context.iter() {
         // Escaped: a file must not be able to drive the terminal.
         s.push_str(&format!("  {} = {}\n", k.escape_debug(), v.escape_debug()));

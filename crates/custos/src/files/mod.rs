@@ -384,7 +384,7 @@ impl Metadata {
         };
         let output = match &task.sink {
             Sink::Stdout => name("<stdout>".into()),
-            Sink::File(p) => name(p.display().to_string()),
+            Sink::File(p) | Sink::Stream(p) => name(p.display().to_string()),
         };
         let line = serde_json::json!({
             "mode": mode,

@@ -101,6 +101,18 @@ impl std::fmt::Debug for PendingFile {
     }
 }
 
+/// Opens a sink that is written directly: standard output, or an
+/// existing device or FIFO.
+pub(crate) fn open_stream(sink: &super::paths::Sink) -> anyhow::Result<File> {
+    match sink {
+        super::paths::Sink::Stream(path) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display())),
+        _ => stdout().context("cannot write standard output"),
+    }
+}
+
 /// Standard output as an unbuffered file: the pipeline writes 1 MiB at a
 /// time, and `Stdout`'s line buffering would only copy it around.
 pub(crate) fn stdout() -> io::Result<File> {

@@ -2,6 +2,9 @@
 //! them.
 //!
 //! - `-i -` reads standard input, `-o -` writes standard output.
+//! - An output path that exists and is not a regular file or a directory
+//!   (`/dev/null`, a FIFO) is written directly, like standard output; a
+//!   symbolic link to a file is followed, so the link stays.
 //! - One input file and an output that is not a directory: the output is
 //!   that exact path.
 //! - An output that is a directory (it exists, or is written with a
@@ -28,7 +31,33 @@ pub(crate) enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Sink {
     Stdout,
+    /// A file, written through a temporary file renamed into place.
     File(PathBuf),
+    /// An existing non-regular file (a device, a FIFO), written directly
+    /// and in order: like standard output, nothing can be taken back.
+    Stream(PathBuf),
+}
+
+impl Sink {
+    /// Whether what is written cannot be taken back.
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self, Self::Stdout | Self::Stream(_))
+    }
+}
+
+/// The sink for an output named exactly.
+fn exact(output: &Path) -> Sink {
+    match std::fs::metadata(output) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Sink::Stream(output.to_owned()),
+        Ok(m)
+            if m.is_file()
+                && std::fs::symlink_metadata(output).is_ok_and(|l| l.file_type().is_symlink()) =>
+        {
+            // Rename over the link's target, not over the link.
+            Sink::File(std::fs::canonicalize(output).unwrap_or_else(|_| output.to_owned()))
+        }
+        _ => Sink::File(output.to_owned()),
+    }
 }
 
 /// One file (or stream) to encrypt or decrypt.
@@ -79,7 +108,7 @@ pub(crate) fn plan(
         let sink = if to_stdout {
             Sink::Stdout
         } else {
-            Sink::File(output.to_owned())
+            exact(output)
         };
         return Ok(vec![Task {
             source: Source::Stdin,
@@ -110,7 +139,7 @@ pub(crate) fn plan(
     if single_file && !output_is_dir {
         return Ok(vec![Task {
             source: Source::File(inputs[0].clone()),
-            sink: Sink::File(output.to_owned()),
+            sink: exact(output),
         }]);
     }
     if !output_is_dir {

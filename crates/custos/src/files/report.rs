@@ -22,6 +22,8 @@ pub(crate) struct Situation<'a> {
     /// `-c key` (bare keys).
     pub(crate) required_keys: &'a [String],
     pub(crate) decrypt_unsigned: bool,
+    /// The output, when it is written directly (a device or FIFO).
+    pub(crate) stream: Option<&'a str>,
 }
 
 /// One line for `e`.
@@ -73,12 +75,12 @@ pub(crate) fn explain(e: &Error, s: &Situation<'_>) -> String {
         Error::SignedMessageRefused if s.decrypt_unsigned => {
             "the file is signed, and --decrypt-unsigned refuses signed messages".to_owned()
         }
-        Error::SignedMessageRefused => {
-            "the file is signed: its plaintext cannot go to standard output before the signature \
-             at its end is verified; decrypt to a file, or pass --buffer to hold the plaintext \
-             in memory until then"
-                .to_owned()
-        }
+        Error::SignedMessageRefused => format!(
+            "the file is signed: its plaintext cannot go to {} before the signature at its end \
+             is verified; decrypt to a file, or pass --buffer to hold the plaintext in memory \
+             until then",
+            s.stream.unwrap_or("standard output")
+        ),
         Error::TooManyEncryptedDataKeys { limit } if s.decrypting => format!(
             "the file has more than {limit} encrypted data keys (--max-encrypted-data-keys)"
         ),

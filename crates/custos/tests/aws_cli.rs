@@ -4,70 +4,11 @@
 //! Needs `aws` on the PATH (the test command installs `awscli` from PyPI);
 //! it fails, rather than skips, without it.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Server {
-    child: Child,
-    env: HashMap<String, String>,
-    _dir: tempfile::TempDir,
-}
+use std::process::Command;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary on a free port and reads the `export` lines it prints.
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("CUSTOS_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn custos");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut env = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !env.contains_key("AWS_SECRET_ACCESS_KEY") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .expect("custos printed its environment in time");
-        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-            env.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    for k in [
-        "AWS_ENDPOINT_URL_KMS",
-        "AWS_CA_BUNDLE",
-        "AWS_REGION",
-        "AWS_ACCESS_KEY_ID",
-    ] {
-        assert!(env.contains_key(k), "{k} printed");
-    }
-    Server {
-        child,
-        env,
-        _dir: dir,
-    }
-}
+use common::{Server, start_server};
 
 /// Runs `aws kms <args>` with only the printed environment, and returns
 /// its JSON output.
@@ -114,6 +55,16 @@ fn aws_fails(server: &Server, args: &[&str]) -> String {
 #[test]
 fn the_aws_cli_works_with_only_the_printed_environment() {
     let server = start_server();
+    for k in [
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_CA_BUNDLE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        assert!(server.env.contains_key(k), "{k} printed");
+    }
     let dir = tempfile::tempdir().expect("tempdir");
 
     let created = aws(&server, &["create-key", "--description", "from the CLI"]);

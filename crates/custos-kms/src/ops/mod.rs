@@ -313,3 +313,24 @@ pub(crate) fn check_policy(v: &mut Violations, policy: &Option<String>) {
         "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
     );
 }
+
+/// The members `CreateAlias` and `UpdateAlias` share: a customer alias
+/// name and a target that is a key id or key ARN, never another alias.
+pub(crate) fn parse_alias_target(
+    alias_name: Option<String>,
+    target_key_id: Option<String>,
+) -> Result<(crate::names::AliasName, String), KmsError> {
+    let mut v = Violations::new();
+    check_alias_name(&mut v, &alias_name);
+    v.required("targetKeyId", &target_key_id);
+    check_key_id(&mut v, "targetKeyId", &target_key_id);
+    v.into_result()?;
+    let alias = customer_alias(&alias_name.unwrap_or_default())?;
+    let target = target_key_id.unwrap_or_default();
+    if crate::names::KeyRef::parse(&target).is_ok_and(|r| r.is_alias()) {
+        return Err(KmsError::ValidationMessage(
+            "Aliases must refer to keys. Not aliases".into(),
+        ));
+    }
+    Ok((alias, target))
+}

@@ -3,12 +3,11 @@
 
 use custos_store::{Batch, Engine, StoreError, Table};
 use custos_wire::shapes::{Empty, UpdateAliasRequest};
-use custos_wire::validation::Violations;
 
 use crate::keys::{alias_row, encode_alias};
 use crate::model::KeyState;
-use crate::names::{KeyRef, KeyUuid, alias_arn};
-use crate::ops::{check_alias_name, check_key_id, customer_alias, key_arn};
+use crate::names::{KeyUuid, alias_arn};
+use crate::ops::{key_arn, parse_alias_target};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -17,18 +16,7 @@ impl<E: Engine> Kms<E> {
         caller: &Caller,
         req: UpdateAliasRequest,
     ) -> Result<Empty, KmsError> {
-        let mut v = Violations::new();
-        check_alias_name(&mut v, &req.alias_name);
-        v.required("targetKeyId", &req.target_key_id);
-        check_key_id(&mut v, "targetKeyId", &req.target_key_id);
-        v.into_result()?;
-        let alias = customer_alias(&req.alias_name.unwrap_or_default())?;
-        let target = req.target_key_id.unwrap_or_default();
-        if KeyRef::parse(&target).is_ok_and(|r| r.is_alias()) {
-            return Err(KmsError::ValidationMessage(
-                "Aliases must refer to keys. Not aliases".into(),
-            ));
-        }
+        let (alias, target) = parse_alias_target(req.alias_name, req.target_key_id)?;
 
         let not_found = || {
             KmsError::NotFound(format!(

@@ -15,6 +15,9 @@
 //! - [`kdf`]: HKDF-SHA256 (key derivation for sealing and per-ciphertext keys).
 //! - [`mac`]: HMAC-SHA256 and SHA-256 (SigV4 needs both).
 //! - [`rand`]: the system CSPRNG.
+//! - [`seal`]: [`seal::Sealer`], how Custos seals a record under its store
+//!   key: AES-256-GCM with a random nonce and associated data naming what
+//!   the record is and whose.
 //! - [`ct`]: constant-time comparison.
 //! - [`aes_gcm`]: AES-GCM with 128-, 192- or 256-bit keys, for formats
 //!   defined by others.
@@ -55,6 +58,7 @@ pub mod kem;
 pub mod mac;
 pub mod rand;
 pub mod rsa;
+pub mod seal;
 pub mod secret;
 pub mod sign;
 

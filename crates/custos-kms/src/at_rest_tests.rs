@@ -29,8 +29,9 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
     let mut secrets: Vec<(&str, Vec<u8>)> = Vec::new();
     {
         let root = FileProvider::open_or_create(&dir.path().join("root.key")).expect("root");
+        let engine = RedbEngine::open(&store_path).expect("store");
         let kms = Kms::open(
-            RedbEngine::open(&store_path).expect("store"),
+            engine.clone(),
             &root,
             Settings {
                 account_id: None,
@@ -40,12 +41,7 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
         )
         .await
         .expect("open");
-        let caller = Caller {
-            region: region.clone(),
-            account_id: kms.account().clone(),
-            access_key_id: "AKIATEST".into(),
-            principal_arn: "arn:aws:iam::000000000000:user/test".into(),
-        };
+        let caller = Caller::for_tests(kms.account().clone(), region.clone(), "test");
         for _ in 0..5 {
             let created = kms
                 .create_key(&caller, CreateKeyRequest::default())
@@ -91,19 +87,17 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
             secrets.push(("private key", encoded.expose_secret()[1..].to_vec()));
         }
         secrets.push(("store key", kms.sealer().store_key_for_tests().to_vec()));
-        let bootstrap = kms
-            .ensure_bootstrap_identity(None)
+        let iam = custos_iam::Iam::new(engine, kms.store_sealer(), kms.shared_clock());
+        let bootstrap = iam
+            .ensure_bootstrap(kms.account(), None)
             .await
             .expect("bootstrap");
         let secret = bootstrap.new_secret.expect("generated secret");
         secrets.push(("identity secret", secret.expose_secret().to_vec()));
-        // The secret reads back through the domain, so it is in the store.
-        let identity = kms
-            .identity(&bootstrap.access_key_id)
-            .await
-            .expect("lookup")
-            .expect("exists");
-        assert_eq!(identity.secret.expose_secret(), secret.expose_secret());
+        // The administrator is stored: the account lists one user.
+        let accounts = iam.accounts().await.expect("accounts");
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(accounts[0].users, 1);
     }
     let bytes = std::fs::read(&store_path).expect("read store");
     assert!(bytes.len() > 1000);

@@ -3,24 +3,14 @@
 //! Every operation calls [`crate::Kms::authorize`] once it knows which key
 //! the request is about, and before it looks at the key's state, as AWS
 //! does. Today the rule is the one this stage of Custos promises: the
-//! caller's verified identity must belong to this installation's account.
+//! caller's verified identity must belong to the key's account.
 //! Key policies, IAM-style identity policies and grants will be evaluated
 //! here, and only here.
 
 use crate::model::KeyRecord;
-use crate::names::{AccountId, Region};
 use crate::{Kms, KmsError};
 
-/// Who is calling, established by SigV4 verification in the server.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The region of the request's credential scope.
-    pub region: Region,
-    pub account_id: AccountId,
-    pub access_key_id: String,
-    /// The principal's ARN, e.g. `arn:aws:iam::111122223333:user/admin`.
-    pub principal_arn: String,
-}
+pub use custos_iam::Caller;
 
 impl<E> Kms<E> {
     /// Decides whether `caller` may perform `action` (`kms:Encrypt`…) on
@@ -31,8 +21,7 @@ impl<E> Kms<E> {
         action: &'static str,
         key: Option<&KeyRecord>,
     ) -> Result<(), KmsError> {
-        let same_account = caller.account_id == self.account
-            && key.is_none_or(|k| k.account_id == self.account.as_str());
+        let same_account = key.is_none_or(|k| k.account_id == caller.account().as_str());
         if same_account {
             Ok(())
         } else {
@@ -41,7 +30,7 @@ impl<E> Kms<E> {
             });
             Err(KmsError::AccessDenied(format!(
                 "User: {} is not authorized to perform: {action} on resource: {resource}",
-                caller.principal_arn
+                caller.principal_arn()
             )))
         }
     }

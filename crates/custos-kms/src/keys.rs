@@ -8,7 +8,11 @@
 //! |------------|----------------------------------|--------------------------------|
 //! | `Keys`     | `{region}/{key id}`              | [`KeyRecord`] as JSON          |
 //! | `Material` | `{region}/{key id}/{version:010}`| material sealed under store key|
-//! | `Aliases`  | `{region}/{alias name}`          | [`AliasRecord`] as JSON        |
+//! | `Aliases`  | `{region}/{account}/{alias name}`| [`AliasRecord`] as JSON        |
+//!
+//! Key ids are random UUIDs, unique across accounts, so key rows need no
+//! account; each key record names its account, and a key of another
+//! account is "not found" to a caller, as on AWS.
 
 use custos_crypto::Key256;
 use custos_store::{Batch, Engine, Table};
@@ -17,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Caller;
 use crate::material::Material;
 use crate::model::{KEY_RECORD_FORMAT, KeyRecord, KeyState};
+use crate::names::AccountId;
 use crate::names::{AliasName, KeyRef, KeyRefError, KeyUuid, Region, alias_arn, key_arn};
 use crate::{Kms, KmsError, seal};
 
@@ -28,8 +33,13 @@ pub(crate) fn material_row(region: &str, id: &str, version: u32) -> Vec<u8> {
     format!("{region}/{id}/{version:010}").into_bytes()
 }
 
-pub(crate) fn alias_row(region: &Region, alias: &AliasName) -> Vec<u8> {
-    format!("{region}/{alias}").into_bytes()
+pub(crate) fn alias_row(region: &Region, account: &AccountId, alias: &AliasName) -> Vec<u8> {
+    format!("{region}/{account}/{alias}").into_bytes()
+}
+
+/// The prefix of every alias of `account` in `region`.
+pub(crate) fn alias_prefix(region: &Region, account: &AccountId) -> Vec<u8> {
+    format!("{region}/{account}/").into_bytes()
 }
 
 pub(crate) fn material_aad(region: &str, id: &str, version: u32) -> Vec<u8> {
@@ -134,11 +144,12 @@ impl<E: Engine> Kms<E> {
     pub(crate) async fn load_alias(
         &self,
         region: &Region,
+        account: &AccountId,
         alias: &AliasName,
     ) -> Result<Option<AliasRecord>, KmsError> {
         match self
             .engine()
-            .get(Table::Aliases, &alias_row(region, alias))
+            .get(Table::Aliases, &alias_row(region, account, alias))
             .await?
         {
             Some(bytes) => decode_alias(&bytes).map(Some),
@@ -146,17 +157,17 @@ impl<E: Engine> Kms<E> {
         }
     }
 
-    fn key_not_found(&self, region: &Region, id: &KeyUuid) -> KmsError {
+    fn key_not_found(region: &Region, account: &AccountId, id: &KeyUuid) -> KmsError {
         KmsError::NotFound(format!(
             "Key '{}' does not exist",
-            key_arn(region, self.account(), id)
+            key_arn(region, account, id)
         ))
     }
 
     /// Resolves a `KeyId` in any of its four forms to the key it names, in
     /// the caller's region. The one resolution every operation uses.
     pub async fn resolve(&self, caller: &Caller, raw: &str) -> Result<KeyRecord, KmsError> {
-        let region = &caller.region;
+        let region = caller.region();
         let key_ref = KeyRef::parse(raw).map_err(|e| match e {
             KeyRefError::InvalidArn => KmsError::NotFound("Invalid arn".into()),
             KeyRefError::InvalidKeyId => KmsError::NotFound(format!("Invalid keyId '{raw}'")),
@@ -172,13 +183,13 @@ impl<E: Engine> Kms<E> {
                     // AWS names only the foreign region.
                     return Err(KmsError::NotFound(format!("Invalid arn {r}")));
                 }
-                if account != self.account().as_str() {
+                if account != caller.account().as_str() {
                     // Another account's key: none is visible from here.
                     return Err(KmsError::NotFound(format!("Key '{raw}' does not exist")));
                 }
                 id
             }
-            KeyRef::Alias(alias) => self.resolve_alias(region, &alias).await?,
+            KeyRef::Alias(alias) => self.resolve_alias(region, caller.account(), &alias).await?,
             KeyRef::AliasArn {
                 region: r,
                 account,
@@ -187,24 +198,34 @@ impl<E: Engine> Kms<E> {
                 if r != region.as_str() {
                     return Err(KmsError::NotFound(format!("Invalid arn {r}")));
                 }
-                if account != self.account().as_str() {
+                if account != caller.account().as_str() {
                     return Err(KmsError::NotFound(format!("Alias {raw} is not found.")));
                 }
-                self.resolve_alias(region, &alias).await?
+                self.resolve_alias(region, caller.account(), &alias).await?
             }
         };
         self.load_key(region, &id)
             .await?
-            .ok_or_else(|| self.key_not_found(region, &id))
+            // Another account's key is not there for this caller.
+            .filter(|k| k.account_id == caller.account().as_str())
+            .ok_or_else(|| Self::key_not_found(region, caller.account(), &id))
     }
 
-    async fn resolve_alias(&self, region: &Region, alias: &AliasName) -> Result<KeyUuid, KmsError> {
-        let record = self.load_alias(region, alias).await?.ok_or_else(|| {
-            KmsError::NotFound(format!(
-                "Alias {} is not found.",
-                alias_arn(region, self.account(), alias)
-            ))
-        })?;
+    async fn resolve_alias(
+        &self,
+        region: &Region,
+        account: &AccountId,
+        alias: &AliasName,
+    ) -> Result<KeyUuid, KmsError> {
+        let record = self
+            .load_alias(region, account, alias)
+            .await?
+            .ok_or_else(|| {
+                KmsError::NotFound(format!(
+                    "Alias {} is not found.",
+                    alias_arn(region, account, alias)
+                ))
+            })?;
         KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
             what: "alias record".into(),
         })

@@ -17,7 +17,6 @@
 //! - [`ciphertext`]: the ciphertext blob format.
 //! - [`seal`]: how secrets are sealed under the store key before storage.
 //! - [`root_key`]: root-key providers, which wrap the store key.
-//! - [`identity`]: access keys and their sealed secrets.
 //! - [`authz`]: the authorization step every operation passes through.
 //! - [`keys`]: loading, resolving and storing keys and their material.
 //! - `material`: key material of every key spec, its sealed formats, and
@@ -37,10 +36,9 @@
 pub(crate) mod algorithms;
 pub mod authz;
 pub mod ciphertext;
-pub mod clock;
+pub use custos_store::clock;
 pub mod context;
 pub mod error;
-pub mod identity;
 pub mod keys;
 pub(crate) mod material;
 pub mod model;
@@ -49,7 +47,7 @@ pub mod ops;
 pub mod policy;
 pub mod root_key;
 pub mod scheduler;
-pub(crate) mod seal;
+pub(crate) use custos_crypto::seal;
 
 #[cfg(test)]
 mod at_rest_tests;
@@ -62,10 +60,10 @@ use serde::{Deserialize, Serialize};
 
 pub use authz::Caller;
 pub use clock::{Clock, ManualClock, SystemClock};
+use custos_crypto::seal::Sealer;
 pub use error::KmsError;
 pub use names::{AccountId, Region};
 use root_key::{RootKeyError, RootKeyProvider};
-use seal::Sealer;
 
 /// How a [`Kms`] is set up.
 #[derive(Debug, Clone)]
@@ -121,6 +119,42 @@ struct Installation {
 }
 
 const INSTALLATION: &[u8] = b"installation";
+/// Present once alias rows carry their account (`{region}/{account}/{alias}`).
+const ALIAS_LAYOUT_2: &[u8] = b"alias-rows-per-account";
+
+/// Moves alias rows of the first layout (`{region}/{alias}`, when an
+/// installation had one account) under `account`, once, in one batch.
+async fn upgrade_alias_rows<E: Engine>(engine: &E, account: &AccountId) -> Result<(), OpenError> {
+    if engine.get(Table::Meta, ALIAS_LAYOUT_2).await?.is_some() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for (row, value) in engine.scan(Table::Aliases, b"", None, usize::MAX).await? {
+        let text = String::from_utf8_lossy(&row).into_owned();
+        if let Some((region, rest)) = text.split_once('/')
+            && rest.starts_with("alias/")
+        {
+            batch
+                .require_equals(Table::Aliases, row.clone(), value.clone())
+                .delete(Table::Aliases, row)
+                .put(
+                    Table::Aliases,
+                    format!("{region}/{account}/{rest}").into_bytes(),
+                    value,
+                );
+        }
+    }
+    batch.require_absent(Table::Meta, ALIAS_LAYOUT_2).put(
+        Table::Meta,
+        ALIAS_LAYOUT_2,
+        b"1".to_vec(),
+    );
+    match engine.commit(batch).await {
+        // Another node upgraded it first.
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
 const INSTALLATION_FORMAT: u32 = 1;
 
 fn store_key_aad(installation_id: &str) -> Vec<u8> {
@@ -130,7 +164,7 @@ fn store_key_aad(installation_id: &str) -> Vec<u8> {
 /// The KMS domain over one storage engine.
 pub struct Kms<E> {
     engine: E,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     account: AccountId,
     regions: Vec<Region>,
     clock: Arc<dyn Clock>,
@@ -175,9 +209,10 @@ impl<E: Engine> Kms<E> {
                 Err(e) => return Err(e),
             },
         };
+        upgrade_alias_rows(&engine, &account).await?;
         Ok(Self {
             engine,
-            sealer: Sealer::new(store_key),
+            sealer: Arc::new(Sealer::new(store_key)),
             account,
             regions: settings.regions,
             clock: settings.clock,
@@ -209,7 +244,10 @@ impl<E: Engine> Kms<E> {
         let mut batch = Batch::new();
         batch
             .require_absent(Table::Meta, INSTALLATION)
-            .put(Table::Meta, INSTALLATION, bytes);
+            .put(Table::Meta, INSTALLATION, bytes)
+            // A new store has its alias rows in the current layout from
+            // the start.
+            .put(Table::Meta, ALIAS_LAYOUT_2, b"1".to_vec());
         engine.commit(batch).await?;
         Ok((account, store_key))
     }
@@ -243,7 +281,19 @@ impl<E: Engine> Kms<E> {
         Ok((account, store_key))
     }
 
-    /// The account this installation serves.
+    /// The store key's sealer, shared with the domains beside this one
+    /// (IAM), which seal their records under the same key.
+    pub fn store_sealer(&self) -> Arc<Sealer> {
+        Arc::clone(&self.sealer)
+    }
+
+    /// The clock, shared with the domains beside this one.
+    pub fn shared_clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
+    /// The installation's first account: the one of the bootstrap
+    /// administrator. Requests act in the account of their caller.
     pub fn account(&self) -> &AccountId {
         &self.account
     }

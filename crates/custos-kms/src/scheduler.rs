@@ -154,7 +154,7 @@ impl<E: Engine> Kms<E> {
         {
             batch.delete(Table::Material, material_row);
         }
-        let alias_prefix = format!("{}/", key.region).into_bytes();
+        let alias_prefix = format!("{}/{}/", key.region, key.account_id).into_bytes();
         let mut after: Option<Vec<u8>> = None;
         loop {
             let rows = self

@@ -40,12 +40,7 @@ async fn open(dir: &Path, clock: ManualClock) -> Rig {
     )
     .await
     .expect("open");
-    let caller = Caller {
-        region,
-        account_id: kms.account().clone(),
-        access_key_id: "AKIATEST".into(),
-        principal_arn: format!("arn:aws:iam::{}:user/test", kms.account()),
-    };
+    let caller = Caller::for_tests(kms.account().clone(), region, "test");
     Rig {
         kms,
         engine,
@@ -152,6 +147,16 @@ async fn deletion_happens_on_time_and_never_early_even_when_the_clock_jumps() {
         in_file(&sealed[0].1[13..]),
         "the scan finds live sealed material"
     );
+    let alias_row = format!("us-east-1/{}/alias/doomed", rig.kms.account());
+    assert_eq!(
+        rig.engine
+            .scan(Table::Aliases, alias_row.as_bytes(), None, 10)
+            .await
+            .expect("scan")
+            .len(),
+        1,
+        "the alias row is where the check below looks"
+    );
     rig.schedule_deletion(&id, 7).await;
 
     rig.clock.advance_ms(7 * DAY - 1);
@@ -174,7 +179,7 @@ async fn deletion_happens_on_time_and_never_early_even_when_the_clock_jumps() {
     assert!(material_left.is_empty(), "every material version is gone");
     assert!(
         rig.engine
-            .scan(Table::Aliases, b"us-east-1/alias/doomed", None, 10)
+            .scan(Table::Aliases, alias_row.as_bytes(), None, 10)
             .await
             .expect("scan")
             .is_empty(),

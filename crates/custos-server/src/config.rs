@@ -240,7 +240,7 @@ impl Config {
         };
         let bootstrap = match (access_key_id, secret) {
             (Some(id), Some(secret)) => {
-                if !custos_kms::identity::valid_access_key_id(&id) {
+                if !custos_iam::valid_access_key_id(&id) {
                     return Err(invalid(
                         "bootstrap.access_key_id",
                         "16 to 128 letters and digits",

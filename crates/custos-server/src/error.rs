@@ -1,11 +1,14 @@
 //! The one mapping from every error Custos can meet while answering a
-//! request to what goes on the wire: `__type`, HTTP status and message.
+//! request to what goes on the wire: `__type`, HTTP status and message
+//! for the KMS JSON protocol ([`ApiError::to_wire`]); code, status and
+//! message for the IAM and STS Query protocol ([`ApiError::to_query_wire`]).
 //!
 //! The match is exhaustive, so a new error variant does not compile until
 //! it is given its wire form here. Internal failures are logged with their
 //! sources and sent as an opaque `KMSInternalException`: no detail of the
 //! store, the crypto or the filesystem reaches a client.
 
+use custos_iam::AuthFailure;
 use custos_kms::KmsError;
 use custos_sigv4::AuthError;
 use custos_wire::ErrorCode;
@@ -14,7 +17,7 @@ use custos_wire::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("authentication failed: {0:?}")]
-    Auth(AuthError),
+    Auth(AuthFailure),
     #[error("no such operation")]
     UnknownOperation,
     #[error("body is not a valid request: {0}")]
@@ -23,6 +26,12 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     #[error(transparent)]
     Kms(#[from] KmsError),
+    /// An IAM or STS request that did not parse (wire-level error).
+    #[error("{}: {}", .0.code.code(), .0.message)]
+    Query(custos_iam_wire::IamError),
+    /// The IAM domain refused or failed.
+    #[error(transparent)]
+    Iam(custos_iam::IamError),
     /// The body did not arrive in time.
     #[error("request body timed out")]
     Timeout,
@@ -36,9 +45,20 @@ pub enum ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
+        ApiError::Auth(AuthFailure::Signature(e))
+    }
+}
+
+impl From<AuthFailure> for ApiError {
+    fn from(e: AuthFailure) -> Self {
         ApiError::Auth(e)
     }
 }
+
+/// What AWS says of a session token it did not issue.
+pub const INVALID_TOKEN_MESSAGE: &str = "The security token included in the request is invalid.";
+/// What AWS says of a session token past its expiry.
+pub const EXPIRED_TOKEN_MESSAGE: &str = "The security token included in the request is expired";
 
 /// The generic message of internal errors.
 pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Try the request again.";
@@ -48,7 +68,17 @@ impl ApiError {
     pub fn to_wire(&self) -> (ErrorCode, Option<String>) {
         use ErrorCode as C;
         match self {
-            ApiError::Auth(e) => (auth_code(e), Some(e.message())),
+            ApiError::Auth(AuthFailure::Signature(e)) => (auth_code(e), Some(e.message())),
+            ApiError::Auth(AuthFailure::InvalidToken) => (
+                C::UnrecognizedClientException,
+                Some(INVALID_TOKEN_MESSAGE.into()),
+            ),
+            ApiError::Auth(AuthFailure::ExpiredToken) => {
+                (C::ExpiredTokenException, Some(EXPIRED_TOKEN_MESSAGE.into()))
+            }
+            ApiError::Auth(AuthFailure::Internal(_)) => {
+                (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
+            }
             ApiError::UnknownOperation => (C::UnknownOperationException, None),
             ApiError::Serialization(m) => (C::SerializationException, Some(m.clone())),
             ApiError::BodyTooLarge { limit } => (
@@ -63,6 +93,45 @@ impl ApiError {
                 (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
             }
             ApiError::Kms(e) => kms_to_wire(e),
+            // Never on the KMS path; were one to arrive there, it says
+            // nothing.
+            ApiError::Query(_) | ApiError::Iam(_) => {
+                (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
+            }
+        }
+    }
+
+    /// The error as IAM and STS put it on the wire.
+    pub fn to_query_wire(&self) -> custos_iam_wire::IamError {
+        use custos_iam_wire::IamErrorCode as Q;
+        let err = |code, message: &str| custos_iam_wire::IamError::new(code, message);
+        match self {
+            ApiError::Auth(AuthFailure::Signature(e)) => err(query_auth_code(e), &e.message()),
+            ApiError::Auth(AuthFailure::InvalidToken) => {
+                err(Q::InvalidClientTokenId, INVALID_TOKEN_MESSAGE)
+            }
+            ApiError::Auth(AuthFailure::ExpiredToken) => {
+                err(Q::ExpiredToken, EXPIRED_TOKEN_MESSAGE)
+            }
+            ApiError::Auth(AuthFailure::Internal(_))
+            | ApiError::Audit(_)
+            | ApiError::Internal(_)
+            | ApiError::Kms(_) => custos_iam_wire::IamError::service_failure(),
+            ApiError::UnknownOperation => err(
+                Q::InvalidAction,
+                "The action is not valid for this web service.",
+            ),
+            ApiError::Serialization(m) => err(Q::MalformedQueryString, m),
+            ApiError::BodyTooLarge { limit } => err(
+                Q::InvalidParameterValue,
+                &format!("Request body must not exceed {limit} bytes."),
+            ),
+            ApiError::Timeout => err(
+                Q::RequestExpired,
+                "The request body was not received in time.",
+            ),
+            ApiError::Query(e) => e.clone(),
+            ApiError::Iam(e) => iam_to_query(e),
         }
     }
 
@@ -88,6 +157,46 @@ fn auth_code(e: &AuthError) -> ErrorCode {
         | AuthError::PayloadHashMismatch
         | AuthError::InvalidSignature => ErrorCode::InvalidSignatureException,
         AuthError::UnrecognizedClient => ErrorCode::UnrecognizedClientException,
+    }
+}
+
+fn query_auth_code(e: &AuthError) -> custos_iam_wire::IamErrorCode {
+    use custos_iam_wire::IamErrorCode as Q;
+    match e {
+        AuthError::MissingAuthenticationToken => Q::MissingAuthenticationToken,
+        AuthError::IncompleteSignature(_) => Q::IncompleteSignature,
+        AuthError::HostNotSigned
+        | AuthError::DateNotSigned { .. }
+        | AuthError::HeaderNotSigned { .. }
+        | AuthError::InvalidTerminator { .. }
+        | AuthError::CredentialDateMismatch { .. }
+        | AuthError::WrongScope { .. }
+        | AuthError::SignatureExpired { .. }
+        | AuthError::SignatureNotYetCurrent { .. }
+        | AuthError::PayloadHashMismatch
+        | AuthError::InvalidSignature => Q::SignatureDoesNotMatch,
+        AuthError::UnrecognizedClient => Q::InvalidClientTokenId,
+    }
+}
+
+fn iam_to_query(e: &custos_iam::IamError) -> custos_iam_wire::IamError {
+    use custos_iam::IamError as I;
+    use custos_iam_wire::IamErrorCode as Q;
+    let with = |code, m: &String| custos_iam_wire::IamError::new(code, m.clone());
+    match e {
+        I::NoSuchEntity(m) => with(Q::NoSuchEntity, m),
+        I::EntityAlreadyExists(m) => with(Q::EntityAlreadyExists, m),
+        I::DeleteConflict(m) => with(Q::DeleteConflict, m),
+        I::LimitExceeded(m) => with(Q::LimitExceeded, m),
+        I::MalformedPolicyDocument(m) => with(Q::MalformedPolicyDocument, m),
+        I::InvalidInput(m) => with(Q::InvalidInput, m),
+        I::Validation(m) => with(Q::ValidationError, m),
+        I::AccessDenied(m) => with(Q::AccessDenied, m),
+        I::ConcurrentModification(m) => with(Q::ConcurrentModification, m),
+        I::PackedPolicyTooLarge(m) => with(Q::PackedPolicyTooLarge, m),
+        I::Store(_) | I::Crypto(_) | I::Corrupt { .. } => {
+            custos_iam_wire::IamError::service_failure()
+        }
     }
 }
 
@@ -142,13 +251,13 @@ mod tests {
         violations.required::<String>("keyId", &None);
         let rows: Vec<(ApiError, &str, u16, Option<&str>)> = vec![
             (
-                ApiError::Auth(AuthError::MissingAuthenticationToken),
+                ApiError::from(AuthError::MissingAuthenticationToken),
                 "MissingAuthenticationTokenException",
                 400,
                 Some("Missing Authentication Token"),
             ),
             (
-                ApiError::Auth(AuthError::InvalidSignature),
+                ApiError::from(AuthError::InvalidSignature),
                 "InvalidSignatureException",
                 400,
                 Some(
@@ -156,22 +265,34 @@ mod tests {
                 ),
             ),
             (
-                ApiError::Auth(AuthError::UnrecognizedClient),
+                ApiError::from(AuthError::UnrecognizedClient),
                 "UnrecognizedClientException",
                 400,
                 Some("The security token included in the request is invalid."),
             ),
             (
-                ApiError::Auth(AuthError::PayloadHashMismatch),
+                ApiError::from(AuthError::PayloadHashMismatch),
                 "InvalidSignatureException",
                 400,
                 None,
             ),
             (
-                ApiError::Auth(AuthError::HostNotSigned),
+                ApiError::from(AuthError::HostNotSigned),
                 "InvalidSignatureException",
                 400,
                 None,
+            ),
+            (
+                ApiError::Auth(AuthFailure::InvalidToken),
+                "UnrecognizedClientException",
+                400,
+                Some("The security token included in the request is invalid."),
+            ),
+            (
+                ApiError::Auth(AuthFailure::ExpiredToken),
+                "ExpiredTokenException",
+                400,
+                Some("The security token included in the request is expired"),
             ),
             (
                 ApiError::UnknownOperation,

@@ -7,8 +7,8 @@
 //! - [`tls`]: rustls on aws-lc-rs, and the generated CA and certificate.
 //! - [`server`]: the listener and the per-request pipeline
 //!   (limits → SigV4 → dispatch → audit → response).
-//! - `auth`: the SigV4 step; the only way to obtain a [`custos_kms::Caller`].
 //! - `dispatch`: JSON bodies to domain calls and back.
+//! - `query`: the AWS Query protocol of IAM and STS: form in, XML out.
 //! - [`error`]: the single mapping of errors to `__type`, status, message.
 //! - [`audit`]: the audit step every authenticated request passes through.
 //!
@@ -19,10 +19,10 @@
 //! primitives are `custos-crypto`'s.
 
 pub mod audit;
-mod auth;
 pub mod config;
 mod dispatch;
 pub mod error;
+mod query;
 pub mod server;
 pub mod tls;
 
@@ -32,9 +32,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use custos_crypto::SecretBytes;
+use custos_iam::{Iam, IamError};
 use custos_kms::root_key::RootKeyError;
 use custos_kms::root_key::file::FileProvider;
-use custos_kms::{Kms, KmsError, OpenError, Settings, SystemClock};
+use custos_kms::{Clock, Kms, OpenError, Settings, SystemClock};
 use custos_store::StoreError;
 use custos_store::redb::RedbEngine;
 use tokio::net::TcpListener;
@@ -58,7 +59,7 @@ pub enum StartError {
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("cannot set up the bootstrap identity")]
-    Bootstrap(#[source] KmsError),
+    Bootstrap(#[source] IamError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
@@ -86,6 +87,7 @@ pub struct Running {
     /// Whether the root key comes from a development-only provider.
     pub development_root_key: bool,
     pub root_key_path: PathBuf,
+    state: Arc<server::State>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -133,15 +135,78 @@ fn create_private_dir(path: &Path) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Opens the data directory and starts serving.
-pub async fn start(config: Config) -> Result<Running, StartError> {
-    create_private_dir(&config.data_dir)?;
-    let root_key_path = config.data_dir.join("root.key");
-    let root = FileProvider::open_or_create(&root_key_path)?;
+/// An account just made, with its administrator's credential (shown once).
+#[derive(Debug)]
+pub struct NewAccount {
+    pub account_id: String,
+    pub user_arn: String,
+    pub access_key_id: String,
+    pub secret: SecretBytes,
+}
+
+impl From<custos_iam::accounts::Admin> for NewAccount {
+    fn from(a: custos_iam::accounts::Admin) -> Self {
+        NewAccount {
+            account_id: a.account.to_string(),
+            user_arn: a.user_arn,
+            access_key_id: a.access_key_id,
+            // A new account's administrator always has a new secret.
+            secret: a.new_secret.unwrap_or_else(|| SecretBytes::new(Vec::new())),
+        }
+    }
+}
+
+impl Running {
+    /// Creates another account on this installation, with its first
+    /// administrator (for tests and an operator's tooling; `custos account
+    /// create` does the same on a stopped server's data directory).
+    pub async fn create_account(&self, account: Option<&str>) -> Result<NewAccount, AccountError> {
+        create_account_in(&self.state.iam, account).await
+    }
+}
+
+/// Why an account command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0} is not a 12-digit account id")]
+    InvalidAccountId(String),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Iam(#[from] IamError),
+}
+
+async fn create_account_in(
+    iam: &Iam<RedbEngine>,
+    account: Option<&str>,
+) -> Result<NewAccount, AccountError> {
+    let account = match account {
+        Some(a) => Some(
+            custos_iam::AccountId::parse(a)
+                .ok_or_else(|| AccountError::InvalidAccountId(a.to_owned()))?,
+        ),
+        None => None,
+    };
+    Ok(iam.create_account(account).await?.into())
+}
+
+/// Opens a data directory that no server is using: its KMS and IAM
+/// domains, for the operator's commands.
+async fn open_offline(config: &Config) -> Result<(Kms<RedbEngine>, Iam<RedbEngine>), StartError> {
+    if !config.data_dir.join("custos.redb").exists() {
+        return Err(StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no Custos store here (start the server once first)",
+            ),
+        });
+    }
+    let root = FileProvider::open_or_create(&config.data_dir.join("root.key"))?;
     let engine =
         RedbEngine::open(&config.data_dir.join("custos.redb")).map_err(StartError::Store)?;
     let kms = Kms::open(
-        engine,
+        engine.clone(),
         &root,
         Settings {
             account_id: config.account_id.clone(),
@@ -150,8 +215,62 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         },
     )
     .await?;
-    let bootstrap = kms
-        .ensure_bootstrap_identity(config.bootstrap)
+    let iam = Iam::new(engine, kms.store_sealer(), kms.shared_clock());
+    Ok((kms, iam))
+}
+
+/// `custos account create`: a new account in a stopped server's data
+/// directory, with its administrator.
+pub async fn create_account(
+    config: &Config,
+    account: Option<&str>,
+) -> Result<NewAccount, AccountError> {
+    let (kms, iam) = open_offline(config).await?;
+    // The installation's first account must exist before any other.
+    iam.ensure_bootstrap(kms.account(), None)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    create_account_in(&iam, account).await
+}
+
+/// `custos account list`: the accounts of a stopped server's data
+/// directory.
+pub async fn list_accounts(
+    config: &Config,
+) -> Result<Vec<custos_iam::accounts::AccountSummary>, AccountError> {
+    let (_, iam) = open_offline(config).await?;
+    Ok(iam.accounts().await?)
+}
+
+/// Opens the data directory and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    start_with_clock(config, Arc::new(SystemClock::new())).await
+}
+
+/// [`start`] with a clock of the caller's: tests move time forward (to
+/// expire a session, say) without waiting.
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, StartError> {
+    create_private_dir(&config.data_dir)?;
+    let root_key_path = config.data_dir.join("root.key");
+    let root = FileProvider::open_or_create(&root_key_path)?;
+    let engine =
+        RedbEngine::open(&config.data_dir.join("custos.redb")).map_err(StartError::Store)?;
+    let kms = Kms::open(
+        engine.clone(),
+        &root,
+        Settings {
+            account_id: config.account_id.clone(),
+            regions: config.regions.clone(),
+            clock,
+        },
+    )
+    .await?;
+    let iam = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
+    let bootstrap = iam
+        .ensure_bootstrap(kms.account(), config.bootstrap)
         .await
         .map_err(StartError::Bootstrap)?;
     let tls = tls::setup(
@@ -181,15 +300,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let running_tls = acceptor.is_some();
     let state = Arc::new(server::State {
         kms,
+        iam,
         audit: Box::new(audit::LogSink),
-        auth: auth::Authenticator::default(),
     });
     let account_id = state.kms.account().to_string();
     let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();
     let (tx, rx) = watch::channel(false);
     let scheduler = tokio::spawn(server::schedule(Arc::clone(&state), rx.clone()));
+    let served = Arc::clone(&state);
     let task = tokio::spawn(async move {
-        server::serve(listener, acceptor, state, rx).await;
+        server::serve(listener, acceptor, served, rx).await;
         let _ = scheduler.await;
     });
     Ok(Running {
@@ -202,6 +322,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         bootstrap_secret: bootstrap.new_secret,
         development_root_key: true,
         root_key_path,
+        state,
         shutdown: tx,
         task,
     })

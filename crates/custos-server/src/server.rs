@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use custos_iam::{Connection, Iam, Scope};
 use custos_kms::{Caller, Kms};
 use custos_store::redb::RedbEngine;
 use custos_wire::{ErrorBody, Operation};
@@ -38,8 +39,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) struct State {
     pub kms: Kms<RedbEngine>,
+    pub iam: Iam<RedbEngine>,
     pub audit: Box<dyn AuditSink>,
-    pub auth: crate::auth::Authenticator,
 }
 
 /// How often the scheduler looks for keys to destroy or rotate.
@@ -107,9 +108,13 @@ async fn connection(
     state: Arc<State>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let connection = Connection {
+        peer: Some(peer.ip()),
+        secure: tls.is_some(),
+    };
     let service = hyper::service::service_fn(move |req| {
         let state = Arc::clone(&state);
-        async move { Ok::<_, Infallible>(handle(&state, peer, req).await) }
+        async move { Ok::<_, Infallible>(handle(&state, peer, connection, req).await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -191,33 +196,63 @@ fn request_id() -> String {
     )
 }
 
-async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    state: &State,
+    peer: SocketAddr,
+    connection: Connection,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let id = request_id();
-    let (status, body) = match answer(state, peer, req, &id).await {
-        Ok(body) => (StatusCode::OK, Bytes::from_owner(body)),
-        Err(e) => {
-            let (code, message) = e.to_wire();
-            if e.is_internal() {
-                tracing::error!(request_id = %id, error = ?e, "internal error");
-            } else {
-                tracing::debug!(request_id = %id, error = %code.type_name(), "request refused");
+    let (parts, body) = req.into_parts();
+    let query = crate::query::is_query(&parts);
+    let body = read_body(&parts, body).await;
+    let (status, content_type, body) = if query {
+        let answer = match body {
+            Ok(body) => crate::query::answer(state, peer, connection, &parts, &body, &id).await,
+            Err(e) => crate::query::Answer {
+                status: e.to_query_wire().status(),
+                body: Zeroizing::new(e.to_query_wire().to_xml(custos_iam_wire::Service::Iam, &id)),
+            },
+        };
+        (
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            custos_iam_wire::CONTENT_TYPE,
+            // The body may hold a new secret access key: handed to hyper
+            // without a copy, and the buffer is not reused.
+            Bytes::from(answer.body.as_bytes().to_vec()),
+        )
+    } else {
+        let result = match body {
+            Ok(body) => answer(state, peer, connection, &parts, &body, &id).await,
+            Err(e) => Err(e),
+        };
+        let (status, body) = match result {
+            Ok(body) => (StatusCode::OK, Bytes::from_owner(body)),
+            Err(e) => {
+                let (code, message) = e.to_wire();
+                if e.is_internal() {
+                    tracing::error!(request_id = %id, error = ?e, "internal error");
+                } else {
+                    tracing::debug!(request_id = %id, error = %code.type_name(), "request refused");
+                }
+                let body = serde_json::to_vec(&ErrorBody {
+                    type_name: code.type_name(),
+                    message: message.as_deref(),
+                })
+                .unwrap_or_default();
+                let status = StatusCode::from_u16(code.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, Bytes::from(body))
             }
-            let body = serde_json::to_vec(&ErrorBody {
-                type_name: code.type_name(),
-                message: message.as_deref(),
-            })
-            .unwrap_or_default();
-            let status =
-                StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Bytes::from(body))
-        }
+        };
+        (status, custos_wire::CONTENT_TYPE, body)
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static(custos_wire::CONTENT_TYPE),
+        HeaderValue::from_static(content_type),
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert("x-amzn-requestid", v);
@@ -225,15 +260,11 @@ async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp
     response
 }
 
-/// Everything between the request and its response body.
-async fn answer(
-    state: &State,
-    peer: SocketAddr,
-    req: Request<Incoming>,
-    request_id: &str,
+/// Reads a request body within the limits, into a buffer wiped on drop.
+async fn read_body(
+    parts: &http::request::Parts,
+    body: Incoming,
 ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    let (parts, body) = req.into_parts();
-
     // Refuse an oversized body before reading it, when its length is
     // announced; otherwise stop reading at the limit.
     let announced = parts
@@ -269,8 +300,34 @@ async fn answer(
         let n = chunk.len();
         bytes::Buf::advance(&mut chunks, n);
     }
+    Ok(body)
+}
 
-    let caller = state.auth.authenticate(&state.kms, &parts, &body).await?;
+/// Everything between a KMS request's body and its response body.
+async fn answer(
+    state: &State,
+    peer: SocketAddr,
+    connection: Connection,
+    parts: &http::request::Parts,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    let request = custos_sigv4::RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
+    };
+    let scope = Scope {
+        service: "kms",
+        regions: Some(state.kms.regions()),
+        // The operation is named by a header: it must be signed, or a
+        // signature given out for one operation could be replayed with
+        // another.
+        signed_headers: &["X-Amz-Target"],
+    };
+    let caller = state.iam.authenticate(&request, connection, scope).await?;
 
     let op = match parts
         .headers
@@ -281,7 +338,7 @@ async fn answer(
         _ => None,
     };
     let result = match op {
-        Some(op) => dispatch(&state.kms, &caller, op, &body).await,
+        Some(op) => dispatch(&state.kms, &caller, op, body).await,
         None => Err(ApiError::UnknownOperation),
     };
     audit(state, &caller, op, peer, request_id, &result)?;
@@ -301,9 +358,9 @@ fn audit(
     let event = AuditEvent {
         request_id,
         operation: op.map_or("Unknown", Operation::name),
-        region: caller.region.as_str(),
-        access_key_id: &caller.access_key_id,
-        principal_arn: &caller.principal_arn,
+        region: caller.region().as_str(),
+        access_key_id: caller.access_key_id(),
+        principal_arn: caller.principal_arn(),
         source_ip: peer.ip(),
         error_code,
     };

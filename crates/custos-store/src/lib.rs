@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`Engine`], [`Batch`], [`Table`] and [`StoreError`]: the interface.
+//! - [`clock`]: trusted time for the domains ([`clock::Clock`]), with a
+//!   manual clock for tests.
 //! - [`redb`]: the embedded engine, the default (one file in the data dir).
 //! - [`conformance`]: the suite every engine must pass. Each engine's tests
 //!   instantiate it with [`conformance_tests!`]; a new engine is done when
@@ -30,6 +32,7 @@
 //! No caching, no schema, no encryption: those are the domain's. Engines
 //! store what they are given.
 
+pub mod clock;
 pub mod conformance;
 pub mod redb;
 
@@ -47,17 +50,21 @@ pub enum Table {
     Material,
     /// Aliases, keyed by region and alias name.
     Aliases,
-    /// Identities (access keys) with their sealed secrets.
+    /// Access keys, each a sealed record holding its secret.
     Identities,
+    /// IAM records (accounts, users, groups, roles, managed policies),
+    /// each sealed: authenticated and bound to its row.
+    Iam,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Meta,
         Table::Keys,
         Table::Material,
         Table::Aliases,
         Table::Identities,
+        Table::Iam,
     ];
 
     /// A stable name, used by engines as a table or namespace name.
@@ -68,6 +75,7 @@ impl Table {
             Table::Material => "material",
             Table::Aliases => "aliases",
             Table::Identities => "identities",
+            Table::Iam => "iam",
         }
     }
 }

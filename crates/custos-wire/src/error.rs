@@ -68,6 +68,8 @@ error_codes! {
     InvalidSignatureException = 400,
     MissingAuthenticationTokenException = 400,
     UnrecognizedClientException = 400,
+    /// A session token past its expiry.
+    ExpiredTokenException = 400,
     SerializationException = 400,
     UnknownOperationException = 400,
     ValidationException = 400,

@@ -1,6 +1,9 @@
 //! `custos`: the command-line entry point.
 //!
-//! - `custos server` runs the KMS service.
+//! - `custos server` runs the KMS service (with IAM and STS on the same
+//!   endpoint).
+//! - `custos account create|list` manages the accounts of a stopped
+//!   server's data directory.
 //! - `custos encrypt`, `custos decrypt` and `custos inspect` ([`files`])
 //!   encrypt files and streams in the AWS Encryption SDK message format,
 //!   under keys in Custos or any AWS KMS ([`aws_kms`]) or local raw keys.
@@ -43,6 +46,33 @@ enum Command {
     /// Show the header of an encrypted file (suite, encryption context,
     /// wrapped keys, frame length) without decrypting it.
     Inspect(files::inspect::InspectArgs),
+    /// Accounts of a data directory (run while no server uses it).
+    Account(AccountArgs),
+}
+
+#[derive(Debug, Args)]
+struct AccountArgs {
+    #[command(subcommand)]
+    action: AccountAction,
+    /// TOML configuration file.
+    #[arg(long, env = "CUSTOS_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./custos-data].
+    #[arg(long, env = "CUSTOS_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountAction {
+    /// Create an account with its first administrator, `custos-admin`, and
+    /// print the administrator's access key once.
+    Create {
+        /// The 12-digit account id [default: generated].
+        #[arg(long)]
+        account_id: Option<String>,
+    },
+    /// List the accounts.
+    List,
 }
 
 /// Flags override `CUSTOS_*` environment variables, which override the
@@ -104,6 +134,7 @@ fn main() -> ExitCode {
         Command::Encrypt(args) => files::encrypt::run(args),
         Command::Decrypt(args) => files::decrypt::run(args),
         Command::Inspect(args) => files::inspect::run(args),
+        Command::Account(args) => run_account(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -159,6 +190,65 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     })
 }
 
+fn run_account(args: AccountArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let config = Config::resolve(
+        file,
+        Overrides {
+            data_dir: args.data_dir,
+            ..Overrides::default()
+        },
+    )?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut out = std::io::stdout().lock();
+        match args.action {
+            AccountAction::Create { account_id } => {
+                let new = custos_server::create_account(&config, account_id.as_deref())
+                    .await
+                    .context(
+                        "cannot create the account (is a server using this data directory?)",
+                    )?;
+                writeln!(
+                    out,
+                    "Account {} created; its administrator is {}.",
+                    new.account_id, new.user_arn
+                )?;
+                writeln!(out, "export AWS_ACCESS_KEY_ID={}", new.access_key_id)?;
+                writeln!(
+                    out,
+                    "export AWS_SECRET_ACCESS_KEY={}",
+                    String::from_utf8_lossy(new.secret.expose_secret())
+                )?;
+                writeln!(out, "# The secret access key is shown once; store it now.")?;
+            }
+            AccountAction::List => {
+                let accounts = custos_server::list_accounts(&config)
+                    .await
+                    .context("cannot read the accounts (is a server using this data directory?)")?;
+                for a in accounts {
+                    let created = time::OffsetDateTime::from_unix_timestamp(a.created_ms / 1000)
+                        .ok()
+                        .and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_default();
+                    writeln!(out, "{}  created {created}  {} users", a.account, a.users)?;
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
+    })
+}
+
 /// Tells the user what to paste so that the AWS CLI and SDKs reach Custos.
 fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -186,6 +276,8 @@ fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyho
     writeln!(out)?;
     writeln!(out, "To use it with the AWS CLI and SDKs:")?;
     writeln!(out, "export AWS_ENDPOINT_URL_KMS={}", r.endpoint())?;
+    writeln!(out, "export AWS_ENDPOINT_URL_IAM={}", r.endpoint())?;
+    writeln!(out, "export AWS_ENDPOINT_URL_STS={}", r.endpoint())?;
     if let Some(ca) = &r.ca_bundle {
         writeln!(out, "export AWS_CA_BUNDLE={}", ca.display())?;
     }

@@ -34,7 +34,7 @@ impl<E: Engine> Kms<E> {
             created_ms: now,
             updated_ms: now,
         };
-        let row = alias_row(&caller.region, &alias);
+        let row = alias_row(caller.region(), caller.account(), &alias);
         let mut batch = Batch::new();
         batch.require_absent(Table::Aliases, row.clone()).put(
             Table::Aliases,
@@ -45,7 +45,7 @@ impl<E: Engine> Kms<E> {
             Ok(()) => Ok(Empty {}),
             Err(StoreError::Conflict) => Err(KmsError::AlreadyExists(format!(
                 "An alias with the name {} already exists",
-                alias_arn(&caller.region, self.account(), &alias)
+                alias_arn(caller.region(), caller.account(), &alias)
             ))),
             Err(e) => Err(e.into()),
         }

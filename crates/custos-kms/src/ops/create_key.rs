@@ -201,8 +201,8 @@ impl<E: Engine> Kms<E> {
         if let Some(policy) = &params.policy {
             crate::policy::check_lockout(
                 policy,
-                &caller.principal_arn,
-                self.account(),
+                caller.principal_arn(),
+                caller.account(),
                 params.bypass_lockout_check,
             )?;
         }
@@ -212,8 +212,8 @@ impl<E: Engine> Kms<E> {
         let record = KeyRecord {
             format: KEY_RECORD_FORMAT,
             key_id: id.clone(),
-            region: caller.region.as_str().to_owned(),
-            account_id: self.account().as_str().to_owned(),
+            region: caller.region().as_str().to_owned(),
+            account_id: caller.account().as_str().to_owned(),
             created_ms: now,
             description: params.description,
             key_spec: params.spec,
@@ -224,7 +224,7 @@ impl<E: Engine> Kms<E> {
             pending_window_days: None,
             policy: params
                 .policy
-                .unwrap_or_else(|| crate::policy::default_policy(self.account())),
+                .unwrap_or_else(|| crate::policy::default_policy(caller.account())),
             tags: params.tags,
             materials: vec![MaterialVersion {
                 version: 1,

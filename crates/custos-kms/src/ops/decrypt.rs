@@ -114,7 +114,7 @@ impl<E: Engine> Kms<E> {
         }
         let header = ciphertext::parse_header(blob).map_err(|_| KmsError::InvalidCiphertext)?;
         let key = self
-            .load_key(&caller.region, &header.key_id)
+            .load_key(caller.region(), &header.key_id)
             .await?
             .ok_or_else(|| KmsError::AccessDenied(UNKNOWN_KEY.into()))?;
         if let Some(named) = &named

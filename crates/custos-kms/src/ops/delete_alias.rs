@@ -20,11 +20,11 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let alias = customer_alias(&req.alias_name.unwrap_or_default())?;
 
-        let row = alias_row(&caller.region, &alias);
+        let row = alias_row(caller.region(), caller.account(), &alias);
         let not_found = || {
             KmsError::NotFound(format!(
                 "Alias {} is not found.",
-                alias_arn(&caller.region, self.account(), &alias)
+                alias_arn(caller.region(), caller.account(), &alias)
             ))
         };
         let bytes = self
@@ -36,7 +36,7 @@ impl<E: Engine> Kms<E> {
         let key_id = KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
             what: "alias record".into(),
         })?;
-        let key = self.load_key(&caller.region, &key_id).await?;
+        let key = self.load_key(caller.region(), &key_id).await?;
         self.authorize(caller, "kms:DeleteAlias", key.as_ref())?;
 
         let mut batch = Batch::new();

@@ -165,12 +165,7 @@ mod tests {
         )
         .await
         .expect("open");
-        let caller = Caller {
-            region,
-            account_id: kms.account().clone(),
-            access_key_id: "AKIATEST".into(),
-            principal_arn: "arn:aws:iam::000000000000:user/test".into(),
-        };
+        let caller = Caller::for_tests(kms.account().clone(), region, "test");
         for (spec, alg, py_alg, key_len) in [
             ("HMAC_224", "HMAC_SHA_224", "sha224", 28),
             ("HMAC_256", "HMAC_SHA_256", "sha256", 32),

@@ -56,9 +56,9 @@ impl<E: Engine> Kms<E> {
             }
         };
 
-        let region = &caller.region;
-        let prefix = format!("{region}/").into_bytes();
-        let mut cursor = after.map(|a| crate::keys::alias_row(region, &a));
+        let region = caller.region();
+        let prefix = crate::keys::alias_prefix(region, caller.account());
+        let mut cursor = after.map(|a| crate::keys::alias_row(region, caller.account(), &a));
         let mut aliases = Vec::new();
         let mut truncated = false;
         'scan: loop {
@@ -80,7 +80,7 @@ impl<E: Engine> Kms<E> {
                 aliases.push(AliasListEntry {
                     alias_arn: format!(
                         "arn:aws:kms:{region}:{}:{}",
-                        self.account(),
+                        caller.account(),
                         record.alias_name
                     ),
                     alias_name: record.alias_name,

@@ -13,6 +13,8 @@ use crate::ops::{check_limit, check_marker, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 const DEFAULT_LIMIT: usize = 100;
+/// Rows read from the store at a time.
+const SCAN_CHUNK: usize = 256;
 
 impl<E: Engine> Kms<E> {
     pub async fn list_keys(
@@ -37,25 +39,40 @@ impl<E: Engine> Kms<E> {
 
         self.authorize(caller, "kms:ListKeys", None)?;
 
-        let region = caller.region.as_str();
+        let region = caller.region().as_str();
         let prefix = format!("{region}/").into_bytes();
         let after = after.map(|id| key_row(region, &id.to_string()));
-        let mut rows = self
-            .engine()
-            .scan(Table::Keys, &prefix, after.as_deref(), limit + 1)
-            .await?;
-        let truncated = rows.len() > limit;
-        rows.truncate(limit);
-        let keys = rows
-            .iter()
-            .map(|(_, bytes)| {
-                let key = decode_key(bytes)?;
-                Ok(KeyListEntry {
+        // Key rows are per region, not per account (key ids are unique
+        // across accounts): the caller's keys are picked out of the scan.
+        let account = caller.account().as_str();
+        let mut keys = Vec::with_capacity(limit.min(SCAN_CHUNK));
+        let mut cursor = after;
+        let mut truncated = false;
+        'scan: loop {
+            let rows = self
+                .engine()
+                .scan(Table::Keys, &prefix, cursor.as_deref(), SCAN_CHUNK)
+                .await?;
+            let exhausted = rows.len() < SCAN_CHUNK;
+            for (row, bytes) in rows {
+                cursor = Some(row);
+                let key = decode_key(&bytes)?;
+                if key.account_id != account {
+                    continue;
+                }
+                if keys.len() == limit {
+                    truncated = true;
+                    break 'scan;
+                }
+                keys.push(KeyListEntry {
                     key_arn: key_arn(&key),
                     key_id: key.key_id,
-                })
-            })
-            .collect::<Result<Vec<_>, KmsError>>()?;
+                });
+            }
+            if exhausted {
+                break;
+            }
+        }
         Ok(ListKeysResponse {
             next_marker: truncated
                 .then(|| keys.last().map(|k| k.key_id.clone()))

@@ -33,8 +33,8 @@ impl<E: Engine> Kms<E> {
         policy::check_document(&document)?;
         policy::check_lockout(
             &document,
-            &caller.principal_arn,
-            self.account(),
+            caller.principal_arn(),
+            caller.account(),
             req.bypass_policy_lockout_safety_check == Some(true),
         )?;
         self.modify_key(&key, |k, _| {

@@ -21,10 +21,10 @@ impl<E: Engine> Kms<E> {
         let not_found = || {
             KmsError::NotFound(format!(
                 "Alias {} is not found.",
-                alias_arn(&caller.region, self.account(), &alias)
+                alias_arn(caller.region(), caller.account(), &alias)
             ))
         };
-        let row = alias_row(&caller.region, &alias);
+        let row = alias_row(caller.region(), caller.account(), &alias);
         let current_bytes = self
             .engine()
             .get(Table::Aliases, &row)
@@ -35,7 +35,7 @@ impl<E: Engine> Kms<E> {
         let old_id = KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
             what: "alias record".into(),
         })?;
-        let old_key = self.load_key(&caller.region, &old_id).await?;
+        let old_key = self.load_key(caller.region(), &old_id).await?;
         self.authorize(caller, "kms:UpdateAlias", Some(&new_key))?;
         if let Some(old_key) = &old_key {
             self.authorize(caller, "kms:UpdateAlias", Some(old_key))?;

@@ -6,6 +6,7 @@
     reason = "each test binary uses a different part of the rig"
 )]
 
+pub(crate) mod iam;
 pub(crate) mod raw;
 use std::path::Path;
 

@@ -29,6 +29,14 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Stops the server (SIGKILL, as a crash would) and hands back its data
+    /// directory.
+    pub(crate) fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"))
+    }
+
     /// The account id, from the printed banner.
     pub(crate) fn account(&self) -> String {
         self.env["CUSTOS_TEST_ACCOUNT"].clone()
@@ -37,7 +45,12 @@ impl Server {
 
 /// Starts the binary on a free port and reads the `export` lines it prints.
 pub(crate) fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_server_in(tempfile::tempdir().expect("tempdir"))
+}
+
+/// [`start_server`] on the data directory `dir` (a new one, or one a
+/// stopped server left).
+pub(crate) fn start_server_in(dir: tempfile::TempDir) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
@@ -58,11 +71,16 @@ pub(crate) fn start_server() -> Server {
     });
     let mut env = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !env.contains_key("AWS_SECRET_ACCESS_KEY") {
+    // The banner ends with the secret, or, on a data directory that printed
+    // it before, with a comment saying so.
+    let mut done = false;
+    while !done {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .expect("custos printed its environment in time");
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("custos printed its environment in time");
+        };
         if let Some(account) = line
             .trim()
             .strip_prefix("account: ")
@@ -73,6 +91,8 @@ pub(crate) fn start_server() -> Server {
         if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             env.insert(k.to_owned(), v.to_owned());
         }
+        done = env.contains_key("AWS_SECRET_ACCESS_KEY")
+            || line.starts_with("# AWS_SECRET_ACCESS_KEY:");
     }
     Server {
         child,

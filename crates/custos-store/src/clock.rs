@@ -4,7 +4,7 @@
 //! with) and a monotonic clock (what elapsed time is measured with, immune
 //! to the wall clock being set forward or back). The scheduler combines
 //! them so that a jump of the wall clock can never make a deletion happen
-//! early (see `crate::scheduler`).
+//! early (see the KMS scheduler).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -17,12 +17,16 @@ use custos_policy::{AwsPrincipal, Context, Effect, Policy, Request};
 use crate::IamError;
 use crate::caller::Caller;
 
-/// Which kind of policy decided a refusal, for AWS's message.
+/// Which kind of policy decided a refusal, for AWS's message. The one
+/// place those texts are written, for IAM's decisions and for KMS's
+/// (which adds the resource-based policy, the key policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
+    ExplicitDenyResource,
     ExplicitDenyIdentity,
     ExplicitDenySession,
     ExplicitDenyBoundary,
+    NoResourceAllow,
     NoIdentityAllow,
     NoSessionAllow,
     NoBoundaryAllow,
@@ -33,6 +37,12 @@ impl Refusal {
     /// `resource`.
     pub fn message(self, caller: &Caller, action: &str, resource: &str) -> String {
         let why = match self {
+            Refusal::ExplicitDenyResource => {
+                "with an explicit deny in a resource-based policy".to_owned()
+            }
+            Refusal::NoResourceAllow => {
+                format!("because no resource-based policy allows the {action} action")
+            }
             Refusal::ExplicitDenyIdentity => {
                 "with an explicit deny in an identity-based policy".to_owned()
             }

@@ -177,11 +177,18 @@ impl Caller {
     }
 
     /// A caller for tests of other crates, which have no signed request to
-    /// verify. Only with the `test-util` feature, which only dev-dependencies
+    /// verify: user `user` of `account` with the administrator's policy.
+    /// Only with the `test-util` feature, which only dev-dependencies
     /// enable.
     #[cfg(feature = "test-util")]
     #[doc(hidden)]
     pub fn for_tests(account: AccountId, region: Region, user: &str) -> Caller {
+        let admin = Policy::parse(
+            crate::accounts::ADMIN_POLICY,
+            custos_policy::PolicyKind::Identity,
+        )
+        .map(Arc::new)
+        .ok();
         Caller {
             principal: Principal::User {
                 name: user.to_owned(),
@@ -196,7 +203,10 @@ impl Caller {
             token_issued_ms: None,
             session_tags: Vec::new(),
             principal_tags: Vec::new(),
-            policies: Arc::default(),
+            policies: Arc::new(IdentityPolicies {
+                identity: admin.into_iter().collect(),
+                ..IdentityPolicies::default()
+            }),
         }
     }
 }

@@ -39,6 +39,11 @@ impl EncryptionContext {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The pairs, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 #[cfg(test)]

@@ -166,14 +166,19 @@ impl<E: Engine> Kms<E> {
 
     /// Resolves a `KeyId` in any of its four forms to the key it names, in
     /// the caller's region. The one resolution every operation uses.
+    ///
+    /// A key id or alias name names the caller's own account's; a key ARN
+    /// or alias ARN may name another account's key, which authorization
+    /// then decides on (its key policy must allow the caller's account, and
+    /// the action must be one AWS allows across accounts).
     pub async fn resolve(&self, caller: &Caller, raw: &str) -> Result<KeyRecord, KmsError> {
         let region = caller.region();
         let key_ref = KeyRef::parse(raw).map_err(|e| match e {
             KeyRefError::InvalidArn => KmsError::NotFound("Invalid arn".into()),
             KeyRefError::InvalidKeyId => KmsError::NotFound(format!("Invalid keyId '{raw}'")),
         })?;
-        let id = match key_ref {
-            KeyRef::Id(id) => id,
+        let (account, id) = match key_ref {
+            KeyRef::Id(id) => (caller.account().clone(), id),
             KeyRef::KeyArn {
                 region: r,
                 account,
@@ -183,13 +188,15 @@ impl<E: Engine> Kms<E> {
                     // AWS names only the foreign region.
                     return Err(KmsError::NotFound(format!("Invalid arn {r}")));
                 }
-                if account != caller.account().as_str() {
-                    // Another account's key: none is visible from here.
+                let Some(account) = AccountId::parse(&account) else {
                     return Err(KmsError::NotFound(format!("Key '{raw}' does not exist")));
-                }
-                id
+                };
+                (account, id)
             }
-            KeyRef::Alias(alias) => self.resolve_alias(region, caller.account(), &alias).await?,
+            KeyRef::Alias(alias) => (
+                caller.account().clone(),
+                self.resolve_alias(region, caller.account(), &alias).await?,
+            ),
             KeyRef::AliasArn {
                 region: r,
                 account,
@@ -198,17 +205,18 @@ impl<E: Engine> Kms<E> {
                 if r != region.as_str() {
                     return Err(KmsError::NotFound(format!("Invalid arn {r}")));
                 }
-                if account != caller.account().as_str() {
+                let Some(account) = AccountId::parse(&account) else {
                     return Err(KmsError::NotFound(format!("Alias {raw} is not found.")));
-                }
-                self.resolve_alias(region, caller.account(), &alias).await?
+                };
+                let id = self.resolve_alias(region, &account, &alias).await?;
+                (account, id)
             }
         };
         self.load_key(region, &id)
             .await?
-            // Another account's key is not there for this caller.
-            .filter(|k| k.account_id == caller.account().as_str())
-            .ok_or_else(|| Self::key_not_found(region, caller.account(), &id))
+            // A key is found only in the account the request names.
+            .filter(|k| k.account_id == account.as_str())
+            .ok_or_else(|| Self::key_not_found(region, &account, &id))
     }
 
     async fn resolve_alias(

@@ -171,6 +171,8 @@ pub struct Kms<E> {
     /// The scheduler's anchor: trusted time and monotonic time when this
     /// node first read the trusted clock (see `scheduler`).
     anchor: std::sync::Mutex<Option<(i64, i64)>>,
+    /// Key policies, parsed once per text.
+    policy_cache: authz::PolicyCache,
 }
 
 impl<E> std::fmt::Debug for Kms<E> {
@@ -217,6 +219,7 @@ impl<E: Engine> Kms<E> {
             regions: settings.regions,
             clock: settings.clock,
             anchor: std::sync::Mutex::new(None),
+            policy_cache: authz::PolicyCache::default(),
         })
     }
 

@@ -1819,7 +1819,7 @@ async fn inactive_deleted_and_unknown_keys_are_refused_at_once() {
         .put_user_policy()
         .user_name("alice")
         .policy_name("list")
-        .policy_document(allow(&["iam:ListUsers"]))
+        .policy_document(allow(&["iam:ListUsers", "kms:ListKeys"]))
         .send()
         .await
         .expect("PutUserPolicy");
@@ -2339,13 +2339,24 @@ async fn two_accounts_see_only_their_own_users_roles_keys_and_aliases() {
                 && a.alias_name() != Some("alias/app")),
         "{b_aliases:?}"
     );
-    for key_id in [a_key_id.as_str(), a_key_arn.as_str(), "alias/app"] {
+    // By id or alias name, B's own account is meant: not found.
+    for key_id in [a_key_id.as_str(), "alias/app"] {
         expect_error(
             b_kms.describe_key().key_id(key_id).send().await,
             "NotFoundException",
             400,
         );
     }
+    // By ARN, A's key is meant, and A's key policy does not let B in.
+    let message = expect_error(
+        b_kms.describe_key().key_id(a_key_arn.as_str()).send().await,
+        "AccessDeniedException",
+        400,
+    );
+    assert!(
+        message.ends_with("because no resource-based policy allows the kms:DescribeKey action"),
+        "{message}"
+    );
     expect_error(
         b_kms
             .encrypt()
@@ -2353,7 +2364,7 @@ async fn two_accounts_see_only_their_own_users_roles_keys_and_aliases() {
             .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
             .send()
             .await,
-        "NotFoundException",
+        "AccessDeniedException",
         400,
     );
     // B's own key, and the same alias name in B's namespace.
@@ -2437,7 +2448,7 @@ async fn two_users_then_stop(dir: &std::path::Path) -> Keys {
         .put_user_policy()
         .user_name("billing-svc")
         .policy_name("list")
-        .policy_document(allow(&["iam:ListUsers"]))
+        .policy_document(allow(&["iam:ListUsers", "kms:ListKeys"]))
         .send()
         .await
         .expect("PutUserPolicy");

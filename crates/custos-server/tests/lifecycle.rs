@@ -702,6 +702,18 @@ async fn key_policies() {
         .send()
         .await
         .expect("bypass");
+    // Locked out indeed: the policy no longer lets the administrator in,
+    // and authorization comes before any look at the new document.
+    let e = kms
+        .put_key_policy()
+        .key_id(&id)
+        .policy("{not json")
+        .send()
+        .await
+        .expect_err("locked out");
+    assert_eq!(error_of(&e).0, "AccessDeniedException");
+    assert_eq!(error_of(&e).2, 400);
+    let id = new_key(&kms).await;
     let e = kms
         .put_key_policy()
         .key_id(&id)

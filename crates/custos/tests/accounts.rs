@@ -99,7 +99,8 @@ fn an_operator_creates_an_account_whose_admin_sees_only_it() {
     );
     assert_eq!(me["Account"], "222233334444");
     assert_eq!(me["Arn"], "arn:aws:iam::222233334444:user/custos-admin");
-    // The new account has no keys, and cannot reach the first account's.
+    // The new account has no keys, and the first account's key policy
+    // does not let it use theirs.
     let keys = aws(&server, Some((&id, &secret)), &["kms", "list-keys"]);
     assert_eq!(keys["Keys"].as_array().map(Vec::len), Some(0));
     let home = tempfile::tempdir().expect("home");
@@ -111,7 +112,7 @@ fn an_operator_creates_an_account_whose_admin_sees_only_it() {
         .output()
         .expect("aws runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NotFoundException"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDeniedException"));
     // Nor its users.
     let users = aws(&server, Some((&id, &secret)), &["iam", "list-users"]);
     let names: Vec<&str> = users["Users"]

@@ -230,40 +230,116 @@ fn the_aws_cli_manages_users_and_roles_and_uses_a_role_session() {
         "{}",
         me["UserId"]
     );
+    // The role has no policy yet: KMS refuses, in AWS's words.
+    let err = aws_fails(&server, home, session, &["kms", "create-key"]);
+    assert!(
+        err.contains(&format!(
+            "User: {session_arn} is not authorized to perform: kms:CreateKey on resource: * \
+             because no identity-based policy allows the kms:CreateKey action"
+        )),
+        "{err}"
+    );
+    // The administrator lets the role create keys, encrypt, and decrypt
+    // acme's data only.
+    let role_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["kms:CreateKey", "kms:Encrypt"], "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:EncryptionContext:tenant": "acme"}},
+            },
+        ],
+    });
+    let role_policy_file = work.path().join("role-policy.json");
+    std::fs::write(&role_policy_file, role_policy.to_string()).expect("write");
+    aws(
+        &server,
+        home,
+        admin,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "decryptor",
+            "--policy-name",
+            "acme-only",
+            "--policy-document",
+            &format!("file://{}", role_policy_file.display()),
+        ],
+    );
     let key = aws(&server, home, session, &["kms", "create-key"]);
     let kms_key = str_of(&key["KeyMetadata"]["KeyId"], "KeyId").to_owned();
+    let key_arn = str_of(&key["KeyMetadata"]["Arn"], "Arn").to_owned();
     let plain = work.path().join("plain.txt");
     std::fs::write(&plain, b"decrypted by a role").expect("write");
-    let enc = aws(
-        &server,
-        home,
-        session,
-        &[
-            "kms",
-            "encrypt",
-            "--key-id",
-            &kms_key,
-            "--plaintext",
-            &format!("fileb://{}", plain.display()),
-        ],
-    );
-    let blob = base64_decode(str_of(&enc["CiphertextBlob"], "CiphertextBlob"));
-    let blob_file = work.path().join("blob.bin");
-    std::fs::write(&blob_file, blob).expect("write blob");
-    let dec = aws(
-        &server,
-        home,
-        session,
-        &[
-            "kms",
-            "decrypt",
-            "--ciphertext-blob",
-            &format!("fileb://{}", blob_file.display()),
-        ],
-    );
+    let encrypt_for = |tenant: &str| {
+        let enc = aws(
+            &server,
+            home,
+            session,
+            &[
+                "kms",
+                "encrypt",
+                "--key-id",
+                &kms_key,
+                "--plaintext",
+                &format!("fileb://{}", plain.display()),
+                "--encryption-context",
+                &format!("tenant={tenant}"),
+            ],
+        );
+        let blob = base64_decode(str_of(&enc["CiphertextBlob"], "CiphertextBlob"));
+        let blob_file = work.path().join(format!("blob-{tenant}.bin"));
+        std::fs::write(&blob_file, blob).expect("write blob");
+        blob_file
+    };
+    let decrypt_args = |blob_file: &Path, tenant: &str| {
+        vec![
+            "kms".to_owned(),
+            "decrypt".to_owned(),
+            "--ciphertext-blob".to_owned(),
+            format!("fileb://{}", blob_file.display()),
+            "--encryption-context".to_owned(),
+            format!("tenant={tenant}"),
+        ]
+    };
+    let acme = encrypt_for("acme");
+    let args = decrypt_args(&acme, "acme");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dec = aws(&server, home, session, &args);
     assert_eq!(
         base64_decode(str_of(&dec["Plaintext"], "Plaintext")),
         b"decrypted by a role"
+    );
+    // Another tenant's data: the condition does not hold. Without a
+    // KeyId, AWS does not say which key it was.
+    let other = encrypt_for("globex");
+    let args = decrypt_args(&other, "globex");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = aws_fails(&server, home, session, &args);
+    assert!(
+        err.contains(&format!(
+            "User: {session_arn} is not authorized to perform: kms:Decrypt on the resource \
+             associated with this ciphertext because the resource does not exist in this \
+             Region, no resource-based policies allow access, or a resource-based policy \
+             explicitly denies access"
+        )),
+        "{err}"
+    );
+    // Naming the key, the refusal names it and the policy type.
+    let mut args = decrypt_args(&other, "globex");
+    args.extend(["--key-id".to_owned(), key_arn.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = aws_fails(&server, home, session, &args);
+    assert!(
+        err.contains(&format!(
+            "User: {session_arn} is not authorized to perform: kms:Decrypt on resource: \
+             {key_arn} because no identity-based policy allows the kms:Decrypt action"
+        )),
+        "{err}"
     );
 }
 

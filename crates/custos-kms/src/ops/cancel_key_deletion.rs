@@ -3,6 +3,7 @@
 use custos_store::Engine;
 use custos_wire::shapes::{KeyIdRequest, KeyIdResponse};
 
+use crate::authz::Action;
 use crate::model::KeyState;
 use crate::ops::required_key_id;
 use crate::{Caller, Kms, KmsError};
@@ -15,7 +16,7 @@ impl<E: Engine> Kms<E> {
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:CancelKeyDeletion", Some(&key))?;
+        self.authorize(caller, Action::CancelKeyDeletion, Some(&key))?;
         let not_pending = |k: &crate::model::KeyRecord| {
             KmsError::InvalidState(format!("{} is not pending deletion.", k.arn()))
         };

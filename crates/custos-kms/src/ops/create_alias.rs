@@ -3,6 +3,7 @@
 use custos_store::{Batch, Engine, StoreError, Table};
 use custos_wire::shapes::{CreateAliasRequest, Empty};
 
+use crate::authz::Action;
 use crate::keys::{ALIAS_RECORD_FORMAT, AliasRecord, alias_row, encode_alias};
 use crate::model::KeyState;
 use crate::names::alias_arn;
@@ -18,7 +19,15 @@ impl<E: Engine> Kms<E> {
         let (alias, target) = parse_alias_target(req.alias_name, req.target_key_id)?;
 
         let key = self.resolve(caller, &target).await?;
-        self.authorize(caller, "kms:CreateAlias", Some(&key))?;
+        // The alias itself is authorized by IAM policies alone; the key by
+        // the full decision.
+        self.authorize_resource(
+            caller,
+            Action::CreateAlias,
+            &alias_arn(caller.region(), caller.account(), &alias),
+            &crate::authz::Conditions::default(),
+        )?;
+        self.authorize(caller, Action::CreateAlias, Some(&key))?;
         if key.state == KeyState::PendingDeletion {
             return Err(KmsError::InvalidState(format!(
                 "{} is pending deletion.",

@@ -5,6 +5,7 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{CreateKeyRequest, CreateKeyResponse, Tag};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::keys::{encode_key, key_row};
 use crate::material::Material;
 use crate::model::{
@@ -197,16 +198,38 @@ impl<E: Engine> Kms<E> {
         req: CreateKeyRequest,
     ) -> Result<CreateKeyResponse, KmsError> {
         let params = parse(req)?;
-        self.authorize(caller, "kms:CreateKey", None)?;
-        if let Some(policy) = &params.policy {
-            crate::policy::check_lockout(
-                policy,
-                caller.principal_arn(),
-                caller.account(),
-                params.bypass_lockout_check,
+        let new_key = crate::authz::NewKey {
+            key_spec: params.spec.as_str(),
+            key_usage: params.usage.as_str(),
+            origin: Origin::AwsKms.as_str(),
+            multi_region: false,
+        };
+        self.authorize_with(
+            caller,
+            Action::CreateKey,
+            None,
+            &crate::authz::Conditions {
+                new_key: Some(new_key),
+                request_tags: &params.tags,
+                // AWS sets the key only when the parameter is given.
+                bypass_policy_lockout_safety_check: params.bypass_lockout_check.then_some(true),
+                ..crate::authz::Conditions::default()
+            },
+        )?;
+        if !params.tags.is_empty() {
+            // Tagging at creation needs `kms:TagResource` too.
+            self.authorize_resource(
+                caller,
+                Action::TagResource,
+                "*",
+                &crate::authz::Conditions {
+                    request_tags: &params.tags,
+                    ..crate::authz::Conditions::default()
+                },
             )?;
         }
 
+        let given_policy = params.policy.is_some();
         let id = KeyUuid::generate()?.to_string();
         let now = self.now_ms();
         let record = KeyRecord {
@@ -236,6 +259,10 @@ impl<E: Engine> Kms<E> {
             on_demand_rotation_ms: None,
             public_key: None,
         };
+        if given_policy {
+            let policy = crate::policy::check_document(&record.policy)?;
+            self.check_lockout(caller, &record, &policy, params.bypass_lockout_check)?;
+        }
         // Private keys are generated on the blocking pool: an RSA-4096 key
         // takes a large part of a second and must not stall the runtime.
         let (spec, usage) = (record.key_spec, record.key_usage);

@@ -9,6 +9,7 @@ use custos_wire::SecretBlob;
 use custos_wire::shapes::{DecapsulateRequest, DecapsulateResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::material::Material;
 use crate::model::{EncapsulationAlgorithm, KeyUsage};
 use crate::ops::encapsulate::check_encapsulation_algorithm;
@@ -42,10 +43,14 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let ciphertext = req.shared_secret_ciphertext_blob.unwrap_or_default().0;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize(caller, "kms:Decapsulate", Some(&key))?;
+        let raw = req.key_id.clone().unwrap_or_default();
+        let key = self.resolve(caller, &raw).await?;
+        self.authorize_with(
+            caller,
+            Action::Decapsulate,
+            Some(&key),
+            &crate::authz::Conditions::for_key_id(&raw),
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Decapsulate")?;
         if req.dry_run == Some(true) {

@@ -10,6 +10,7 @@ use custos_wire::shapes::{DecryptRequest, DecryptResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::rsa_padding;
+use crate::authz::{Action, Conditions};
 use crate::ciphertext;
 use crate::context::EncryptionContext;
 use crate::material::Material;
@@ -21,9 +22,18 @@ use crate::ops::{
 };
 use crate::{Caller, Kms, KmsError};
 
-/// What AWS answers when the blob names a key the caller cannot see.
-const UNKNOWN_KEY: &str = "The ciphertext refers to a customer master key that does not exist, \
-                           does not exist in this region, or you are not allowed to access.";
+/// What AWS answers when a request that names no key cannot use the key
+/// the blob names: it does not exist here, or no policy lets the caller
+/// use it. One text for all, so that it tells nothing about which.
+fn unknown_key(caller: &Caller, action: Action) -> KmsError {
+    KmsError::AccessDenied(format!(
+        "User: {} is not authorized to perform: {} on the resource associated with this \
+         ciphertext because the resource does not exist in this Region, no resource-based \
+         policies allow access, or a resource-based policy explicitly denies access",
+        caller.principal_arn(),
+        action.name()
+    ))
+}
 
 impl<E: Engine> Kms<E> {
     pub async fn decrypt(
@@ -60,12 +70,13 @@ impl<E: Engine> Kms<E> {
         let opened = self
             .open_blob(
                 caller,
-                "kms:Decrypt",
+                Action::Decrypt,
                 &blob,
                 req.key_id.as_deref(),
                 &context,
                 req.encryption_algorithm.as_deref(),
                 req.dry_run == Some(true),
+                None,
             )
             .await?;
         let mut plaintext = opened.plaintext;
@@ -84,13 +95,15 @@ impl<E: Engine> Kms<E> {
     pub(crate) async fn open_blob(
         &self,
         caller: &Caller,
-        action: &'static str,
+        action: Action,
         blob: &[u8],
         named: Option<&str>,
         context: &EncryptionContext,
         algorithm: Option<&str>,
         dry_run: bool,
+        same_key_as: Option<&str>,
     ) -> Result<OpenedBlob, KmsError> {
+        let raw = named;
         // A named key is resolved first, as AWS does: a bad KeyId is a
         // NotFoundException whatever the blob.
         let named = match named {
@@ -109,6 +122,12 @@ impl<E: Engine> Kms<E> {
                     context,
                     algorithm,
                     dry_run,
+                    &Conditions {
+                        encryption_algorithm: algorithm,
+                        request_alias: raw.and_then(crate::authz::request_alias),
+                        re_encrypt_on_same_key: same_key_as.map(|d| d == key.key_id),
+                        ..Conditions::default()
+                    },
                 )
                 .await;
         }
@@ -116,7 +135,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .load_key(caller.region(), &header.key_id)
             .await?
-            .ok_or_else(|| KmsError::AccessDenied(UNKNOWN_KEY.into()))?;
+            .ok_or_else(|| unknown_key(caller, action))?;
         if let Some(named) = &named
             && named.key_id != key.key_id
         {
@@ -126,12 +145,23 @@ impl<E: Engine> Kms<E> {
                     .into(),
             ));
         }
-        self.authorize(caller, action, Some(&key))?;
+        let conditions = Conditions {
+            encryption_context: Some(context),
+            encryption_algorithm: Some(algorithm.unwrap_or("SYMMETRIC_DEFAULT")),
+            request_alias: raw.and_then(crate::authz::request_alias),
+            re_encrypt_on_same_key: same_key_as.map(|d| d == key.key_id),
+            ..Conditions::default()
+        };
+        self.authorize_with(caller, action, Some(&key), &conditions)
+            .map_err(|e| match e {
+                KmsError::AccessDenied(_) if raw.is_none() => unknown_key(caller, action),
+                other => other,
+            })?;
         self.require_enabled(&key)?;
         require_usage(
             &key,
             KeyUsage::EncryptDecrypt,
-            action.trim_start_matches("kms:"),
+            action.name().trim_start_matches("kms:"),
         )?;
         require_symmetric_algorithm(&key, algorithm)?;
         if dry_run {
@@ -159,19 +189,20 @@ impl<E: Engine> Kms<E> {
     async fn open_rsa(
         &self,
         caller: &Caller,
-        action: &'static str,
+        action: Action,
         ciphertext: &[u8],
         key: KeyRecord,
         context: &EncryptionContext,
         algorithm: Option<&str>,
         dry_run: bool,
+        conditions: &Conditions<'_>,
     ) -> Result<OpenedBlob, KmsError> {
-        self.authorize(caller, action, Some(&key))?;
+        self.authorize_with(caller, action, Some(&key), conditions)?;
         self.require_enabled(&key)?;
         require_usage(
             &key,
             KeyUsage::EncryptDecrypt,
-            action.trim_start_matches("kms:"),
+            action.name().trim_start_matches("kms:"),
         )?;
         let (algorithm, padding) = rsa_padding(&key, algorithm)?;
         refuse_asymmetric_context(context)?;

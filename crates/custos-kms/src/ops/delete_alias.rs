@@ -4,6 +4,7 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{DeleteAliasRequest, Empty};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::keys::{alias_row, decode_alias};
 use crate::names::{KeyUuid, alias_arn};
 use crate::ops::{check_alias_name, customer_alias};
@@ -37,7 +38,17 @@ impl<E: Engine> Kms<E> {
             what: "alias record".into(),
         })?;
         let key = self.load_key(caller.region(), &key_id).await?;
-        self.authorize(caller, "kms:DeleteAlias", key.as_ref())?;
+        // The alias itself is authorized by IAM policies alone; the key by
+        // the full decision.
+        self.authorize_resource(
+            caller,
+            Action::DeleteAlias,
+            &alias_arn(caller.region(), caller.account(), &alias),
+            &crate::authz::Conditions::default(),
+        )?;
+        if let Some(key) = &key {
+            self.authorize(caller, Action::DeleteAlias, Some(key))?;
+        }
 
         let mut batch = Batch::new();
         batch

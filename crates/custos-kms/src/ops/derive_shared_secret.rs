@@ -8,6 +8,7 @@ use custos_wire::SecretBlob;
 use custos_wire::shapes::{DeriveSharedSecretRequest, DeriveSharedSecretResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::material::Material;
 use crate::model::{KeyAgreementAlgorithm, KeyUsage};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
@@ -45,10 +46,17 @@ impl<E: Engine> Kms<E> {
         }
         let peer = req.public_key.unwrap_or_default().0;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize(caller, "kms:DeriveSharedSecret", Some(&key))?;
+        let raw = req.key_id.unwrap_or_default();
+        let key = self.resolve(caller, &raw).await?;
+        self.authorize_with(
+            caller,
+            Action::DeriveSharedSecret,
+            Some(&key),
+            &crate::authz::Conditions {
+                key_agreement_algorithm: req.key_agreement_algorithm.as_deref(),
+                ..crate::authz::Conditions::for_key_id(&raw)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
         if req.dry_run == Some(true) {

@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{DescribeKeyRequest, DescribeKeyResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_grant_tokens, check_key_id, key_metadata};
 use crate::{Caller, Kms, KmsError};
 
@@ -21,7 +22,7 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
 
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:DescribeKey", Some(&key))?;
+        self.authorize(caller, Action::DescribeKey, Some(&key))?;
 
         Ok(DescribeKeyResponse {
             key_metadata: key_metadata(&key),

@@ -3,6 +3,7 @@
 use custos_store::Engine;
 use custos_wire::shapes::{Empty, KeyIdRequest};
 
+use crate::authz::Action;
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
 
@@ -14,7 +15,7 @@ impl<E: Engine> Kms<E> {
     ) -> Result<Empty, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:DisableKeyRotation", Some(&key))?;
+        self.authorize(caller, Action::DisableKeyRotation, Some(&key))?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         self.modify_key(&key, |k, _| {

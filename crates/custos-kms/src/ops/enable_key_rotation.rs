@@ -5,6 +5,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, EnableKeyRotationRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::model::AutoRotation;
 use crate::ops::{DAY_MS, check_key_id, require_rotatable};
 use crate::{Caller, Kms, KmsError};
@@ -32,7 +33,15 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:EnableKeyRotation", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::EnableKeyRotation,
+            Some(&key),
+            &crate::authz::Conditions {
+                rotation_period_in_days: Some(days),
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         let now = self.now_ms();

@@ -6,6 +6,7 @@ use custos_wire::shapes::{EncapsulateRequest, EncapsulateResponse};
 use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
+use crate::authz::Action;
 use crate::material::ml_kem;
 use crate::model::{EncapsulationAlgorithm, KeyUsage};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn, public_key, require_usage};
@@ -34,10 +35,14 @@ impl<E: Engine> Kms<E> {
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize(caller, "kms:Encapsulate", Some(&key))?;
+        let raw = req.key_id.clone().unwrap_or_default();
+        let key = self.resolve(caller, &raw).await?;
+        self.authorize_with(
+            caller,
+            Action::Encapsulate,
+            Some(&key),
+            &crate::authz::Conditions::for_key_id(&raw),
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Encapsulate")?;
         if req.dry_run == Some(true) {

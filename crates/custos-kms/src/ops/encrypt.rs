@@ -10,6 +10,7 @@ use custos_wire::shapes::{EncryptRequest, EncryptResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::{check_rsa_plaintext, rsa_padding};
+use crate::authz::Action;
 use crate::context::EncryptionContext;
 use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{
@@ -43,7 +44,21 @@ impl<E: Engine> Kms<E> {
         let context = context(req.encryption_context);
 
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:Encrypt", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::Encrypt,
+            Some(&key),
+            &crate::authz::Conditions {
+                encryption_context: Some(&context),
+                // AWS fills in the default when the parameter is omitted.
+                encryption_algorithm: Some(
+                    req.encryption_algorithm
+                        .as_deref()
+                        .unwrap_or("SYMMETRIC_DEFAULT"),
+                ),
+                ..crate::authz::Conditions::for_key_id(&raw)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, "Encrypt")?;
         if key.key_spec != KeySpec::SymmetricDefault {

@@ -6,6 +6,7 @@ use custos_wire::shapes::{self, GenerateDataKeyRequest, GenerateDataKeyResponse}
 use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
+use crate::authz::Action;
 use crate::model::{DataKeySpec, KeyUsage};
 use crate::ops::{
     check_grant_tokens, check_key_id, context, data_key_length, key_arn, random_secret,
@@ -83,7 +84,15 @@ impl<E: Engine> Kms<E> {
         let context = context(req.encryption_context);
 
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, action(operation), Some(&key))?;
+        self.authorize_with(
+            caller,
+            action(operation),
+            Some(&key),
+            &crate::authz::Conditions {
+                encryption_context: Some(&context),
+                ..crate::authz::Conditions::for_key_id(&raw)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
         crate::ops::generate_data_key_pair::require_symmetric_key(&key, operation)?;
@@ -104,9 +113,9 @@ impl<E: Engine> Kms<E> {
     }
 }
 
-fn action(operation: &'static str) -> &'static str {
+fn action(operation: &'static str) -> Action {
     match operation {
-        "GenerateDataKey" => "kms:GenerateDataKey",
-        _ => "kms:GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKey" => Action::GenerateDataKey,
+        _ => Action::GenerateDataKeyWithoutPlaintext,
     }
 }

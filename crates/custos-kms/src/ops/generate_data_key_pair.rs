@@ -8,6 +8,7 @@ use custos_wire::shapes::{self, GenerateDataKeyPairRequest, GenerateDataKeyPairR
 use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
+use crate::authz::Action;
 use crate::model::{DataKeyPairSpec, KeySpec, KeyUsage};
 use crate::ops::{blocking, check_grant_tokens, check_key_id, context, key_arn, require_usage};
 use crate::{Caller, Kms, KmsError};
@@ -91,15 +92,23 @@ impl<E: Engine> Kms<E> {
             .unwrap_or(DataKeyPairSpec::Rsa2048);
         let context = context(req.encryption_context);
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
+        let raw = req.key_id.unwrap_or_default();
+        let key = self.resolve(caller, &raw).await?;
         let action = if operation == "GenerateDataKeyPair" {
-            "kms:GenerateDataKeyPair"
+            Action::GenerateDataKeyPair
         } else {
-            "kms:GenerateDataKeyPairWithoutPlaintext"
+            Action::GenerateDataKeyPairWithoutPlaintext
         };
-        self.authorize(caller, action, Some(&key))?;
+        self.authorize_with(
+            caller,
+            action,
+            Some(&key),
+            &crate::authz::Conditions {
+                encryption_context: Some(&context),
+                data_key_pair_spec: Some(spec.as_str()),
+                ..crate::authz::Conditions::for_key_id(&raw)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
         require_symmetric_key(&key, operation)?;

@@ -7,6 +7,7 @@ use custos_wire::shapes::{GenerateMacRequest, GenerateMacResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::incompatible;
+use crate::authz::Action;
 use crate::material::{Material, hmac_algorithm};
 use crate::model::{KeyRecord, KeyUsage, MacAlgorithm};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
@@ -80,7 +81,15 @@ impl<E: Engine> Kms<E> {
         )?;
 
         let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize(caller, "kms:GenerateMac", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::GenerateMac,
+            Some(&key),
+            &crate::authz::Conditions {
+                mac_algorithm: Some(params.algorithm.as_str()),
+                ..crate::authz::Conditions::for_key_id(&params.key_id)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
         require_mac_algorithm(&key, params.algorithm)?;

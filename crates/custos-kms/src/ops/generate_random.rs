@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{GenerateRandomRequest, GenerateRandomResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::random_secret;
 use crate::{Caller, Kms, KmsError};
 
@@ -38,7 +39,7 @@ impl<E: Engine> Kms<E> {
             ));
         }
 
-        self.authorize(caller, "kms:GenerateRandom", None)?;
+        self.authorize(caller, Action::GenerateRandom, None)?;
 
         Ok(GenerateRandomResponse {
             plaintext: random_secret(n)?,

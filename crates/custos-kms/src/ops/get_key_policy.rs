@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{GetKeyPolicyRequest, GetKeyPolicyResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_key_id, check_policy_name};
 use crate::policy::DEFAULT_POLICY_NAME;
 use crate::{Caller, Kms, KmsError};
@@ -23,7 +24,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:GetKeyPolicy", Some(&key))?;
+        self.authorize(caller, Action::GetKeyPolicy, Some(&key))?;
         require_default_name(req.policy_name.as_deref())?;
         Ok(GetKeyPolicyResponse {
             policy: key.policy,

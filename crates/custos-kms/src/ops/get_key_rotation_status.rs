@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::Timestamp;
 use custos_wire::shapes::{GetKeyRotationStatusResponse, KeyIdRequest};
 
+use crate::authz::Action;
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
 
@@ -15,7 +16,7 @@ impl<E: Engine> Kms<E> {
     ) -> Result<GetKeyRotationStatusResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:GetKeyRotationStatus", Some(&key))?;
+        self.authorize(caller, Action::GetKeyRotationStatus, Some(&key))?;
         self.require_not_pending(&key)?;
         require_rotatable(&key)?;
         Ok(GetKeyRotationStatusResponse {

@@ -6,6 +6,7 @@ use custos_wire::Blob;
 use custos_wire::shapes::{GetPublicKeyRequest, GetPublicKeyResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_grant_tokens, check_key_id, key_arn, names, public_key};
 use crate::{Caller, Kms, KmsError};
 
@@ -24,7 +25,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:GetPublicKey", Some(&key))?;
+        self.authorize(caller, Action::GetPublicKey, Some(&key))?;
         self.require_enabled(&key)?;
         if !key.key_spec.is_asymmetric() {
             return Err(KmsError::UnsupportedOperation(format!(

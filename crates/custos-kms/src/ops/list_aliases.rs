@@ -6,6 +6,7 @@ use custos_wire::Timestamp;
 use custos_wire::shapes::{AliasListEntry, ListAliasesRequest, ListAliasesResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::keys::decode_alias;
 use crate::names::{AliasName, KeyRef};
 use crate::ops::{check_key_id, check_limit, check_marker};
@@ -47,11 +48,11 @@ impl<E: Engine> Kms<E> {
                     ));
                 }
                 let key = self.resolve(caller, raw).await?;
-                self.authorize(caller, "kms:ListAliases", Some(&key))?;
+                self.authorize(caller, Action::ListAliases, Some(&key))?;
                 Some(key.key_id)
             }
             None => {
-                self.authorize(caller, "kms:ListAliases", None)?;
+                self.authorize(caller, Action::ListAliases, None)?;
                 None
             }
         };

@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{ListKeyPoliciesRequest, ListKeyPoliciesResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_key_id, check_limit, check_marker};
 use crate::policy::DEFAULT_POLICY_NAME;
 use crate::{Caller, Kms, KmsError};
@@ -29,7 +30,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:ListKeyPolicies", Some(&key))?;
+        self.authorize(caller, Action::ListKeyPolicies, Some(&key))?;
         Ok(ListKeyPoliciesResponse {
             policy_names: vec![DEFAULT_POLICY_NAME.to_owned()],
             next_marker: None,

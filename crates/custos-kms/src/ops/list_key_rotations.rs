@@ -7,6 +7,7 @@ use custos_wire::Timestamp;
 use custos_wire::shapes::{ListKeyRotationsRequest, ListKeyRotationsResponse, RotationsListEntry};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_key_id, check_limit, check_marker, require_rotatable};
 use crate::{Caller, Kms, KmsError};
 
@@ -46,7 +47,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:ListKeyRotations", Some(&key))?;
+        self.authorize(caller, Action::ListKeyRotations, Some(&key))?;
         self.require_not_pending(&key)?;
         require_rotatable(&key)?;
 

@@ -7,6 +7,7 @@ use custos_store::{Engine, Table};
 use custos_wire::shapes::{KeyListEntry, ListKeysRequest, ListKeysResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::keys::{decode_key, key_row};
 use crate::names::KeyUuid;
 use crate::ops::{check_limit, check_marker, key_arn};
@@ -37,7 +38,7 @@ impl<E: Engine> Kms<E> {
             None => None,
         };
 
-        self.authorize(caller, "kms:ListKeys", None)?;
+        self.authorize(caller, Action::ListKeys, None)?;
 
         let region = caller.region().as_str();
         let prefix = format!("{region}/").into_bytes();

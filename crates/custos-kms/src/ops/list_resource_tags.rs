@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{ListResourceTagsRequest, ListResourceTagsResponse, Tag};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_key_id, check_limit, check_marker, resolve_not_alias};
 use crate::{Caller, Kms, KmsError};
 
@@ -27,7 +28,7 @@ impl<E: Engine> Kms<E> {
             .unwrap_or(DEFAULT_LIMIT);
 
         let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize(caller, "kms:ListResourceTags", Some(&key))?;
+        self.authorize(caller, Action::ListResourceTags, Some(&key))?;
 
         let mut tags = key.tags.clone();
         tags.sort();

@@ -5,6 +5,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, PutKeyPolicyRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::get_key_policy::require_default_name;
 use crate::ops::{check_key_id, check_policy, check_policy_name};
 use crate::{Caller, Kms, KmsError, policy};
@@ -27,16 +28,20 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:PutKeyPolicy", Some(&key))?;
+        let bypass = req.bypass_policy_lockout_safety_check == Some(true);
+        self.authorize_with(
+            caller,
+            Action::PutKeyPolicy,
+            Some(&key),
+            &crate::authz::Conditions {
+                bypass_policy_lockout_safety_check: req.bypass_policy_lockout_safety_check,
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         require_default_name(req.policy_name.as_deref())?;
         self.require_not_pending(&key)?;
-        policy::check_document(&document)?;
-        policy::check_lockout(
-            &document,
-            caller.principal_arn(),
-            caller.account(),
-            req.bypass_policy_lockout_safety_check == Some(true),
-        )?;
+        let parsed = policy::check_document(&document)?;
+        self.check_lockout(caller, &key, &parsed, bypass)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;
             k.policy = document.clone();

@@ -7,6 +7,7 @@ use custos_wire::shapes::{ReEncryptRequest, ReEncryptResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::{check_rsa_plaintext, rsa_padding};
+use crate::authz::Action;
 use crate::model::{EncryptionAlgorithm, KeySpec, KeyUsage};
 use crate::ops::encrypt::{refuse_asymmetric_context, rsa_encrypt};
 use crate::ops::{
@@ -52,9 +53,38 @@ impl<E: Engine> Kms<E> {
         // The destination is resolved and checked first, so that a request
         // that cannot complete never decrypts anything.
         let destination = self
-            .resolve(caller, &req.destination_key_id.unwrap_or_default())
+            .resolve(
+                caller,
+                req.destination_key_id.as_deref().unwrap_or_default(),
+            )
             .await?;
-        self.authorize(caller, "kms:ReEncryptTo", Some(&destination))?;
+        // The source key, as far as it can be known before decrypting: the
+        // key the blob names (or the one the request names, for RSA).
+        let source_id = match &req.source_key_id {
+            Some(raw) if !raw.is_empty() => self.resolve(caller, raw).await.ok().map(|k| k.key_id),
+            _ => crate::ciphertext::parse_header(&blob)
+                .ok()
+                .map(|h| h.key_id.to_string()),
+        };
+        self.authorize_with(
+            caller,
+            Action::ReEncryptTo,
+            Some(&destination),
+            &crate::authz::Conditions {
+                encryption_context: Some(&destination_context),
+                encryption_algorithm: Some(
+                    req.destination_encryption_algorithm
+                        .as_deref()
+                        .unwrap_or("SYMMETRIC_DEFAULT"),
+                ),
+                request_alias: req
+                    .destination_key_id
+                    .as_deref()
+                    .and_then(crate::authz::request_alias),
+                re_encrypt_on_same_key: source_id.map(|s| s == destination.key_id),
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         self.require_enabled(&destination)?;
         require_usage(&destination, KeyUsage::EncryptDecrypt, "ReEncrypt")?;
         let rsa_destination = if destination.key_spec == KeySpec::SymmetricDefault {
@@ -74,12 +104,13 @@ impl<E: Engine> Kms<E> {
         let opened = self
             .open_blob(
                 caller,
-                "kms:ReEncryptFrom",
+                Action::ReEncryptFrom,
                 &blob,
                 req.source_key_id.as_deref(),
                 &source_context,
                 req.source_encryption_algorithm.as_deref(),
                 req.dry_run == Some(true),
+                Some(&destination.key_id),
             )
             .await?;
         let (ciphertext, destination_material, destination_algorithm) = match rsa_destination {

@@ -5,6 +5,7 @@
 use custos_store::Engine;
 use custos_wire::shapes::{KeyIdRequest, KeyIdResponse};
 
+use crate::authz::Action;
 use crate::model::RotationType;
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
@@ -20,7 +21,7 @@ impl<E: Engine> Kms<E> {
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, "kms:RotateKeyOnDemand", Some(&key))?;
+        self.authorize(caller, Action::RotateKeyOnDemand, Some(&key))?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         let now = self.now_ms();

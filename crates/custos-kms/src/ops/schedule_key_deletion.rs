@@ -8,6 +8,7 @@ use custos_wire::Timestamp;
 use custos_wire::shapes::{ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::model::KeyState;
 use crate::ops::{DAY_MS, check_key_id};
 use crate::{Caller, Kms, KmsError};
@@ -34,7 +35,15 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:ScheduleKeyDeletion", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::ScheduleKeyDeletion,
+            Some(&key),
+            &crate::authz::Conditions {
+                pending_window_in_days: Some(days),
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         self.require_not_pending(&key)?;
         let deletion_ms = self.now_ms() + days * DAY_MS;
         let key = self

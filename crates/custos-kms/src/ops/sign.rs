@@ -8,6 +8,7 @@ use custos_wire::shapes::{SignRequest, SignResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::signing_plan;
+use crate::authz::Action;
 use crate::material::Material;
 use crate::model::{KeyUsage, MessageType, SigningAlgorithm};
 use crate::ops::{blocking, check_grant_tokens, check_key_id, key_arn, require_usage};
@@ -73,7 +74,16 @@ impl<E: Engine> Kms<E> {
         )?;
 
         let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize(caller, "kms:Sign", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::Sign,
+            Some(&key),
+            &crate::authz::Conditions {
+                signing_algorithm: Some(params.algorithm.as_str()),
+                message_type: Some(params.message_type.as_str()),
+                ..crate::authz::Conditions::for_key_id(&params.key_id)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::SignVerify, "Sign")?;
         let plan = signing_plan(

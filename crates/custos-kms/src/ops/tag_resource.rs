@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, TagResourceRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::create_key::{check_tag_rules, check_tags};
 use crate::ops::{check_key_id, resolve_not_alias};
 use crate::{Caller, Kms, KmsError};
@@ -39,7 +40,15 @@ impl<E: Engine> Kms<E> {
         check_tag_rules(&tags)?;
 
         let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize(caller, "kms:TagResource", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::TagResource,
+            Some(&key),
+            &crate::authz::Conditions {
+                request_tags: &tags,
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, UntagResourceRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::{check_key_id, resolve_not_alias};
 use crate::{Caller, Kms, KmsError};
 
@@ -24,7 +25,15 @@ impl<E: Engine> Kms<E> {
         let remove = req.tag_keys.unwrap_or_default();
 
         let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize(caller, "kms:UntagResource", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::UntagResource,
+            Some(&key),
+            &crate::authz::Conditions {
+                tag_keys: &remove,
+                ..crate::authz::Conditions::default()
+            },
+        )?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

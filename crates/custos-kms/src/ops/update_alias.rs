@@ -4,6 +4,7 @@
 use custos_store::{Batch, Engine, StoreError, Table};
 use custos_wire::shapes::{Empty, UpdateAliasRequest};
 
+use crate::authz::Action;
 use crate::keys::{alias_row, encode_alias};
 use crate::model::KeyState;
 use crate::names::{KeyUuid, alias_arn};
@@ -36,9 +37,17 @@ impl<E: Engine> Kms<E> {
             what: "alias record".into(),
         })?;
         let old_key = self.load_key(caller.region(), &old_id).await?;
-        self.authorize(caller, "kms:UpdateAlias", Some(&new_key))?;
+        // The alias itself is authorized by IAM policies alone; the key by
+        // the full decision.
+        self.authorize_resource(
+            caller,
+            Action::UpdateAlias,
+            &alias_arn(caller.region(), caller.account(), &alias),
+            &crate::authz::Conditions::default(),
+        )?;
+        self.authorize(caller, Action::UpdateAlias, Some(&new_key))?;
         if let Some(old_key) = &old_key {
-            self.authorize(caller, "kms:UpdateAlias", Some(old_key))?;
+            self.authorize(caller, Action::UpdateAlias, Some(old_key))?;
         }
         if new_key.state == KeyState::PendingDeletion {
             return Err(KmsError::InvalidState(format!(

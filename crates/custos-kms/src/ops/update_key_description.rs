@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, UpdateKeyDescriptionRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::Action;
 use crate::ops::check_key_id;
 use crate::{Caller, Kms, KmsError};
 
@@ -24,7 +25,7 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, "kms:UpdateKeyDescription", Some(&key))?;
+        self.authorize(caller, Action::UpdateKeyDescription, Some(&key))?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

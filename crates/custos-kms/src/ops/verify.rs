@@ -7,6 +7,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{VerifyRequest, VerifyResponse};
 
 use crate::algorithms::signing_plan;
+use crate::authz::Action;
 use crate::material::signing_kind;
 use crate::model::KeyUsage;
 use crate::ops::sign::parse_sign_params;
@@ -40,7 +41,16 @@ impl<E: Engine> Kms<E> {
         let signature = signature.unwrap_or_default().0;
 
         let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize(caller, "kms:Verify", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::Verify,
+            Some(&key),
+            &crate::authz::Conditions {
+                signing_algorithm: Some(params.algorithm.as_str()),
+                message_type: Some(params.message_type.as_str()),
+                ..crate::authz::Conditions::for_key_id(&params.key_id)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::SignVerify, "Verify")?;
         let plan = signing_plan(

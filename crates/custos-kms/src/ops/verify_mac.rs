@@ -4,6 +4,7 @@
 use custos_store::Engine;
 use custos_wire::shapes::{VerifyMacRequest, VerifyMacResponse};
 
+use crate::authz::Action;
 use crate::model::KeyUsage;
 use crate::ops::generate_mac::{parse_mac_params, require_mac_algorithm};
 use crate::ops::{key_arn, require_usage};
@@ -29,7 +30,15 @@ impl<E: Engine> Kms<E> {
         let mac = mac.unwrap_or_default().0;
 
         let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize(caller, "kms:VerifyMac", Some(&key))?;
+        self.authorize_with(
+            caller,
+            Action::VerifyMac,
+            Some(&key),
+            &crate::authz::Conditions {
+                mac_algorithm: Some(params.algorithm.as_str()),
+                ..crate::authz::Conditions::for_key_id(&params.key_id)
+            },
+        )?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
         require_mac_algorithm(&key, params.algorithm)?;

@@ -260,35 +260,68 @@ fn effects<'p>(policies: impl Iterator<Item = &'p Policy>, request: &Request<'_>
 impl<E: custos_store::Engine> Kms<E> {
     /// Decides whether `caller` may perform `action` on `key` (or, for
     /// actions on no key, at all), with no request condition keys.
-    pub(crate) fn authorize(
+    pub(crate) async fn authorize(
         &self,
         caller: &Caller,
         action: Action,
         key: Option<&KeyRecord>,
     ) -> Result<(), KmsError> {
         self.authorize_with(caller, action, key, &Conditions::default())
+            .await
     }
 
-    /// [`Kms::authorize`] with the request's condition keys.
-    pub(crate) fn authorize_with(
+    /// [`Kms::authorize`] with the request's condition keys. Policies
+    /// first; when they refuse without an explicit deny, a grant on the key
+    /// may still allow.
+    pub(crate) async fn authorize_with(
         &self,
         caller: &Caller,
         action: Action,
         key: Option<&KeyRecord>,
         conditions: &Conditions<'_>,
     ) -> Result<(), KmsError> {
+        self.authorize_by(caller, action, key, conditions)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Kms::authorize_with`], saying which grant allowed, when one did
+    /// (`None`: the policies did): a grant that allows `CreateGrant` only
+    /// lets its grantee create grants no wider than itself.
+    pub(crate) async fn authorize_by(
+        &self,
+        caller: &Caller,
+        action: Action,
+        key: Option<&KeyRecord>,
+        conditions: &Conditions<'_>,
+    ) -> Result<Option<crate::grants::GrantRecord>, KmsError> {
         let key_policy = match key {
             Some(k) if action.is_on_key() => Some(self.policy_cache.get(&k.policy)?),
             _ => None,
         };
-        self.decide(caller, action, key, key_policy.as_deref(), conditions)
-            .map_err(|refusal| {
-                let resource = match key {
-                    Some(k) if action.is_on_key() => k.arn(),
-                    _ => "*".to_owned(),
-                };
-                KmsError::AccessDenied(refusal.message(caller, action.name(), &resource))
-            })
+        let refusal = match self.decide(caller, action, key, key_policy.as_deref(), conditions) {
+            Ok(()) => return Ok(None),
+            Err(refusal) => refusal,
+        };
+        let grantable = matches!(refusal, Refusal::NoResourceAllow | Refusal::NoIdentityAllow);
+        if let Some(k) = key
+            && grantable
+            && action.is_on_key()
+            && let Some(grant) = self
+                .grant_allowing(caller, action, &k.key_id, conditions)
+                .await?
+        {
+            return Ok(Some(grant));
+        }
+        let resource = match key {
+            Some(k) if action.is_on_key() => k.arn(),
+            _ => "*".to_owned(),
+        };
+        Err(KmsError::AccessDenied(refusal.message(
+            caller,
+            action.name(),
+            &resource,
+        )))
     }
 
     /// The lockout safety check of `CreateKey` and `PutKeyPolicy`: with

@@ -54,6 +54,10 @@ pub enum KmsError {
     LimitExceeded(String),
     #[error("{0}")]
     AccessDenied(String),
+    #[error("{0}")]
+    InvalidGrantToken(String),
+    #[error("{0}")]
+    InvalidGrantId(String),
     /// An action on a name AWS reserves (aliases under `alias/aws/`).
     #[error("")]
     NotAuthorized,

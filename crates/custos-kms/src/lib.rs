@@ -18,6 +18,7 @@
 //! - [`seal`]: how secrets are sealed under the store key before storage.
 //! - [`root_key`]: root-key providers, which wrap the store key.
 //! - [`authz`]: the authorization step every operation passes through.
+//! - `grants`: grants, stored sealed, consulted when policies alone refuse.
 //! - [`keys`]: loading, resolving and storing keys and their material.
 //! - `material`: key material of every key spec, its sealed formats, and
 //!   the crypto-layer keys it loads into.
@@ -39,6 +40,7 @@ pub mod ciphertext;
 pub use custos_store::clock;
 pub mod context;
 pub mod error;
+pub(crate) mod grants;
 pub mod keys;
 pub(crate) mod material;
 pub mod model;

@@ -154,7 +154,21 @@ impl<E: Engine> Kms<E> {
         {
             batch.delete(Table::Material, material_row);
         }
+        // Grants go with their key.
+        for (grant_row, _) in self
+            .engine()
+            .scan(
+                Table::Grants,
+                &crate::grants::grant_prefix(&key.key_id),
+                None,
+                usize::MAX,
+            )
+            .await?
+        {
+            batch.delete(Table::Grants, grant_row);
+        }
         let alias_prefix = format!("{}/{}/", key.region, key.account_id).into_bytes();
+
         let mut after: Option<Vec<u8>> = None;
         loop {
             let rows = self

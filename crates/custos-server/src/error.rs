@@ -224,6 +224,8 @@ fn kms_to_wire(e: &KmsError) -> (ErrorCode, Option<String>) {
         KmsError::Tag(m) => with(C::TagException, m),
         KmsError::LimitExceeded(m) => with(C::LimitExceededException, m),
         KmsError::AccessDenied(m) => with(C::AccessDeniedException, m),
+        KmsError::InvalidGrantToken(m) => with(C::InvalidGrantTokenException, m),
+        KmsError::InvalidGrantId(m) => with(C::InvalidGrantIdException, m),
         KmsError::NotAuthorized => (C::NotAuthorizedException, None),
         KmsError::DryRun => (C::DryRunOperationException, Some(e.to_string())),
         KmsError::Store(_) | KmsError::Crypto(_) | KmsError::Corrupt { .. } => {

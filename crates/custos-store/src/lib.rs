@@ -55,16 +55,19 @@ pub enum Table {
     /// IAM records (accounts, users, groups, roles, managed policies),
     /// each sealed: authenticated and bound to its row.
     Iam,
+    /// KMS grants, keyed by key id and grant id, each sealed.
+    Grants,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Meta,
         Table::Keys,
         Table::Material,
         Table::Aliases,
         Table::Identities,
         Table::Iam,
+        Table::Grants,
     ];
 
     /// A stable name, used by engines as a table or namespace name.
@@ -76,6 +79,7 @@ impl Table {
             Table::Aliases => "aliases",
             Table::Identities => "identities",
             Table::Iam => "iam",
+            Table::Grants => "grants",
         }
     }
 }

@@ -16,7 +16,8 @@ impl<E: Engine> Kms<E> {
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::CancelKeyDeletion, Some(&key))?;
+        self.authorize(caller, Action::CancelKeyDeletion, Some(&key))
+            .await?;
         let not_pending = |k: &crate::model::KeyRecord| {
             KmsError::InvalidState(format!("{} is not pending deletion.", k.arn()))
         };

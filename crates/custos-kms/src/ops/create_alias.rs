@@ -27,7 +27,8 @@ impl<E: Engine> Kms<E> {
             &alias_arn(caller.region(), caller.account(), &alias),
             &crate::authz::Conditions::default(),
         )?;
-        self.authorize(caller, Action::CreateAlias, Some(&key))?;
+        self.authorize(caller, Action::CreateAlias, Some(&key))
+            .await?;
         if key.state == KeyState::PendingDeletion {
             return Err(KmsError::InvalidState(format!(
                 "{} is pending deletion.",

@@ -215,7 +215,8 @@ impl<E: Engine> Kms<E> {
                 bypass_policy_lockout_safety_check: params.bypass_lockout_check.then_some(true),
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         if !params.tags.is_empty() {
             // Tagging at creation needs `kms:TagResource` too.
             self.authorize_resource(

@@ -41,6 +41,7 @@ impl<E: Engine> Kms<E> {
         check_encapsulation_algorithm(&mut v, &req.encapsulation_algorithm);
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let ciphertext = req.shared_secret_ciphertext_blob.unwrap_or_default().0;
 
         let raw = req.key_id.clone().unwrap_or_default();
@@ -50,7 +51,8 @@ impl<E: Engine> Kms<E> {
             Action::Decapsulate,
             Some(&key),
             &crate::authz::Conditions::for_key_id(&raw),
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Decapsulate")?;
         if req.dry_run == Some(true) {

@@ -59,6 +59,7 @@ impl<E: Engine> Kms<E> {
             }
         }
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         if req.recipient.is_some() {
             return Err(KmsError::UnsupportedOperation(
                 "Recipient (Nitro Enclaves attestation) is not supported by Custos.".into(),
@@ -153,6 +154,7 @@ impl<E: Engine> Kms<E> {
             ..Conditions::default()
         };
         self.authorize_with(caller, action, Some(&key), &conditions)
+            .await
             .map_err(|e| match e {
                 KmsError::AccessDenied(_) if raw.is_none() => unknown_key(caller, action),
                 other => other,
@@ -197,7 +199,8 @@ impl<E: Engine> Kms<E> {
         dry_run: bool,
         conditions: &Conditions<'_>,
     ) -> Result<OpenedBlob, KmsError> {
-        self.authorize_with(caller, action, Some(&key), conditions)?;
+        self.authorize_with(caller, action, Some(&key), conditions)
+            .await?;
         self.require_enabled(&key)?;
         require_usage(
             &key,

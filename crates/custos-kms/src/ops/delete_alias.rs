@@ -47,7 +47,8 @@ impl<E: Engine> Kms<E> {
             &crate::authz::Conditions::default(),
         )?;
         if let Some(key) = &key {
-            self.authorize(caller, Action::DeleteAlias, Some(key))?;
+            self.authorize(caller, Action::DeleteAlias, Some(key))
+                .await?;
         }
 
         let mut batch = Batch::new();

@@ -39,6 +39,7 @@ impl<E: Engine> Kms<E> {
         );
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         if req.recipient.is_some() {
             return Err(KmsError::UnsupportedOperation(
                 "Recipient (Nitro Enclaves attestation) is not supported by Custos.".into(),
@@ -56,7 +57,8 @@ impl<E: Engine> Kms<E> {
                 key_agreement_algorithm: req.key_agreement_algorithm.as_deref(),
                 ..crate::authz::Conditions::for_key_id(&raw)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
         if req.dry_run == Some(true) {

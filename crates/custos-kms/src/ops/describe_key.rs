@@ -19,10 +19,12 @@ impl<E: Engine> Kms<E> {
         check_key_id(&mut v, "keyId", &req.key_id);
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let raw = req.key_id.unwrap_or_default();
 
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::DescribeKey, Some(&key))?;
+        self.authorize(caller, Action::DescribeKey, Some(&key))
+            .await?;
 
         Ok(DescribeKeyResponse {
             key_metadata: key_metadata(&key),

@@ -12,7 +12,8 @@ impl<E: Engine> Kms<E> {
     pub async fn disable_key(&self, caller: &Caller, req: KeyIdRequest) -> Result<Empty, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::DisableKey, Some(&key))?;
+        self.authorize(caller, Action::DisableKey, Some(&key))
+            .await?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

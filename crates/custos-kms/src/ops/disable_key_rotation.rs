@@ -15,7 +15,8 @@ impl<E: Engine> Kms<E> {
     ) -> Result<Empty, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::DisableKeyRotation, Some(&key))?;
+        self.authorize(caller, Action::DisableKeyRotation, Some(&key))
+            .await?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         self.modify_key(&key, |k, _| {

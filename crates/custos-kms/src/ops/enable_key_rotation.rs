@@ -41,7 +41,8 @@ impl<E: Engine> Kms<E> {
                 rotation_period_in_days: Some(days),
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         let now = self.now_ms();

@@ -34,6 +34,7 @@ impl<E: Engine> Kms<E> {
         check_encapsulation_algorithm(&mut v, &req.encapsulation_algorithm);
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
 
         let raw = req.key_id.clone().unwrap_or_default();
         let key = self.resolve(caller, &raw).await?;
@@ -42,7 +43,8 @@ impl<E: Engine> Kms<E> {
             Action::Encapsulate,
             Some(&key),
             &crate::authz::Conditions::for_key_id(&raw),
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Encapsulate")?;
         if req.dry_run == Some(true) {

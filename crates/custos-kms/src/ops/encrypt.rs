@@ -39,6 +39,7 @@ impl<E: Engine> Kms<E> {
         check_grant_tokens(&mut v, &req.grant_tokens);
         check_encryption_algorithm(&mut v, "encryptionAlgorithm", &req.encryption_algorithm);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let raw = req.key_id.unwrap_or_default();
         let plaintext = req.plaintext.unwrap_or_default();
         let context = context(req.encryption_context);
@@ -58,7 +59,8 @@ impl<E: Engine> Kms<E> {
                 ),
                 ..crate::authz::Conditions::for_key_id(&raw)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, "Encrypt")?;
         if key.key_spec != KeySpec::SymmetricDefault {

@@ -79,6 +79,7 @@ impl<E: Engine> Kms<E> {
         v.one_of("keySpec", req.key_spec.as_deref(), DataKeySpec::NAMES);
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let len = data_key_length(req.number_of_bytes, req.key_spec.as_deref())?;
         let raw = req.key_id.unwrap_or_default();
         let context = context(req.encryption_context);
@@ -92,7 +93,8 @@ impl<E: Engine> Kms<E> {
                 encryption_context: Some(&context),
                 ..crate::authz::Conditions::for_key_id(&raw)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
         crate::ops::generate_data_key_pair::require_symmetric_key(&key, operation)?;

@@ -84,6 +84,7 @@ impl<E: Engine> Kms<E> {
         );
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         // Validated above: the parse cannot fail.
         let spec = req
             .key_pair_spec
@@ -108,7 +109,8 @@ impl<E: Engine> Kms<E> {
                 data_key_pair_spec: Some(spec.as_str()),
                 ..crate::authz::Conditions::for_key_id(&raw)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
         require_symmetric_key(&key, operation)?;

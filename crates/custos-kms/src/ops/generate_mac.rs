@@ -79,6 +79,7 @@ impl<E: Engine> Kms<E> {
             &req.grant_tokens,
             |_| {},
         )?;
+        self.check_grant_token_list(&req.grant_tokens)?;
 
         let key = self.resolve(caller, &params.key_id).await?;
         self.authorize_with(
@@ -89,7 +90,8 @@ impl<E: Engine> Kms<E> {
                 mac_algorithm: Some(params.algorithm.as_str()),
                 ..crate::authz::Conditions::for_key_id(&params.key_id)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
         require_mac_algorithm(&key, params.algorithm)?;

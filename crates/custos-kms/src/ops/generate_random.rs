@@ -39,7 +39,7 @@ impl<E: Engine> Kms<E> {
             ));
         }
 
-        self.authorize(caller, Action::GenerateRandom, None)?;
+        self.authorize(caller, Action::GenerateRandom, None).await?;
 
         Ok(GenerateRandomResponse {
             plaintext: random_secret(n)?,

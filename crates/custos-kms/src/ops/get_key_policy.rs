@@ -24,7 +24,8 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, Action::GetKeyPolicy, Some(&key))?;
+        self.authorize(caller, Action::GetKeyPolicy, Some(&key))
+            .await?;
         require_default_name(req.policy_name.as_deref())?;
         Ok(GetKeyPolicyResponse {
             policy: key.policy,

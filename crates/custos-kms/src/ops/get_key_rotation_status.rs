@@ -16,7 +16,8 @@ impl<E: Engine> Kms<E> {
     ) -> Result<GetKeyRotationStatusResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::GetKeyRotationStatus, Some(&key))?;
+        self.authorize(caller, Action::GetKeyRotationStatus, Some(&key))
+            .await?;
         self.require_not_pending(&key)?;
         require_rotatable(&key)?;
         Ok(GetKeyRotationStatusResponse {

@@ -21,11 +21,13 @@ impl<E: Engine> Kms<E> {
         check_key_id(&mut v, "keyId", &req.key_id);
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
 
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, Action::GetPublicKey, Some(&key))?;
+        self.authorize(caller, Action::GetPublicKey, Some(&key))
+            .await?;
         self.require_enabled(&key)?;
         if !key.key_spec.is_asymmetric() {
             return Err(KmsError::UnsupportedOperation(format!(

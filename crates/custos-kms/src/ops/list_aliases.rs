@@ -48,11 +48,12 @@ impl<E: Engine> Kms<E> {
                     ));
                 }
                 let key = self.resolve(caller, raw).await?;
-                self.authorize(caller, Action::ListAliases, Some(&key))?;
+                self.authorize(caller, Action::ListAliases, Some(&key))
+                    .await?;
                 Some(key.key_id)
             }
             None => {
-                self.authorize(caller, Action::ListAliases, None)?;
+                self.authorize(caller, Action::ListAliases, None).await?;
                 None
             }
         };

@@ -30,7 +30,8 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, Action::ListKeyPolicies, Some(&key))?;
+        self.authorize(caller, Action::ListKeyPolicies, Some(&key))
+            .await?;
         Ok(ListKeyPoliciesResponse {
             policy_names: vec![DEFAULT_POLICY_NAME.to_owned()],
             next_marker: None,

@@ -47,7 +47,8 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, Action::ListKeyRotations, Some(&key))?;
+        self.authorize(caller, Action::ListKeyRotations, Some(&key))
+            .await?;
         self.require_not_pending(&key)?;
         require_rotatable(&key)?;
 

@@ -38,7 +38,7 @@ impl<E: Engine> Kms<E> {
             None => None,
         };
 
-        self.authorize(caller, Action::ListKeys, None)?;
+        self.authorize(caller, Action::ListKeys, None).await?;
 
         let region = caller.region().as_str();
         let prefix = format!("{region}/").into_bytes();

@@ -28,7 +28,8 @@ impl<E: Engine> Kms<E> {
             .unwrap_or(DEFAULT_LIMIT);
 
         let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize(caller, Action::ListResourceTags, Some(&key))?;
+        self.authorize(caller, Action::ListResourceTags, Some(&key))
+            .await?;
 
         let mut tags = key.tags.clone();
         tags.sort();

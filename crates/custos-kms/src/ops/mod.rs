@@ -10,6 +10,7 @@
 
 pub mod cancel_key_deletion;
 pub mod create_alias;
+pub mod create_grant;
 pub mod create_key;
 pub mod decapsulate;
 pub mod decrypt;
@@ -32,12 +33,16 @@ pub mod get_key_policy;
 pub mod get_key_rotation_status;
 pub mod get_public_key;
 pub mod list_aliases;
+pub mod list_grants;
 pub mod list_key_policies;
 pub mod list_key_rotations;
 pub mod list_keys;
 pub mod list_resource_tags;
+pub mod list_retirable_grants;
 pub mod put_key_policy;
 pub mod re_encrypt;
+pub mod retire_grant;
+pub mod revoke_grant;
 pub mod rotate_key_on_demand;
 pub mod schedule_key_deletion;
 pub mod sign;

@@ -37,7 +37,8 @@ impl<E: Engine> Kms<E> {
                 bypass_policy_lockout_safety_check: req.bypass_policy_lockout_safety_check,
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         require_default_name(req.policy_name.as_deref())?;
         self.require_not_pending(&key)?;
         let parsed = policy::check_document(&document)?;

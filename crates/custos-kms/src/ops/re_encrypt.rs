@@ -46,6 +46,7 @@ impl<E: Engine> Kms<E> {
         );
         check_grant_tokens(&mut v, &req.grant_tokens);
         v.into_result()?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let blob = req.ciphertext_blob.unwrap_or_default().0;
         let source_context = context(req.source_encryption_context);
         let destination_context = context(req.destination_encryption_context);
@@ -84,7 +85,8 @@ impl<E: Engine> Kms<E> {
                 re_encrypt_on_same_key: source_id.map(|s| s == destination.key_id),
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&destination)?;
         require_usage(&destination, KeyUsage::EncryptDecrypt, "ReEncrypt")?;
         let rsa_destination = if destination.key_spec == KeySpec::SymmetricDefault {

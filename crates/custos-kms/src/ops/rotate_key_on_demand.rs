@@ -21,7 +21,8 @@ impl<E: Engine> Kms<E> {
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::RotateKeyOnDemand, Some(&key))?;
+        self.authorize(caller, Action::RotateKeyOnDemand, Some(&key))
+            .await?;
         self.require_enabled(&key)?;
         require_rotatable(&key)?;
         let now = self.now_ms();

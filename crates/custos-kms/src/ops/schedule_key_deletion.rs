@@ -43,7 +43,8 @@ impl<E: Engine> Kms<E> {
                 pending_window_in_days: Some(days),
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         self.require_not_pending(&key)?;
         let deletion_ms = self.now_ms() + days * DAY_MS;
         let key = self

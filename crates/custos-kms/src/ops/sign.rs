@@ -72,6 +72,7 @@ impl<E: Engine> Kms<E> {
             &req.grant_tokens,
             |_| {},
         )?;
+        self.check_grant_token_list(&req.grant_tokens)?;
 
         let key = self.resolve(caller, &params.key_id).await?;
         self.authorize_with(
@@ -83,7 +84,8 @@ impl<E: Engine> Kms<E> {
                 message_type: Some(params.message_type.as_str()),
                 ..crate::authz::Conditions::for_key_id(&params.key_id)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::SignVerify, "Sign")?;
         let plan = signing_plan(

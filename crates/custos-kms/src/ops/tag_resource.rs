@@ -48,7 +48,8 @@ impl<E: Engine> Kms<E> {
                 request_tags: &tags,
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

@@ -33,7 +33,8 @@ impl<E: Engine> Kms<E> {
                 tag_keys: &remove,
                 ..crate::authz::Conditions::default()
             },
-        )?;
+        )
+        .await?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

@@ -45,9 +45,11 @@ impl<E: Engine> Kms<E> {
             &alias_arn(caller.region(), caller.account(), &alias),
             &crate::authz::Conditions::default(),
         )?;
-        self.authorize(caller, Action::UpdateAlias, Some(&new_key))?;
+        self.authorize(caller, Action::UpdateAlias, Some(&new_key))
+            .await?;
         if let Some(old_key) = &old_key {
-            self.authorize(caller, Action::UpdateAlias, Some(old_key))?;
+            self.authorize(caller, Action::UpdateAlias, Some(old_key))
+                .await?;
         }
         if new_key.state == KeyState::PendingDeletion {
             return Err(KmsError::InvalidState(format!(

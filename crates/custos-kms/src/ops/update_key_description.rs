@@ -25,7 +25,8 @@ impl<E: Engine> Kms<E> {
         let key = self
             .resolve(caller, &req.key_id.unwrap_or_default())
             .await?;
-        self.authorize(caller, Action::UpdateKeyDescription, Some(&key))?;
+        self.authorize(caller, Action::UpdateKeyDescription, Some(&key))
+            .await?;
         self.require_not_pending(&key)?;
         self.modify_key(&key, |k, _| {
             self.require_not_pending(k)?;

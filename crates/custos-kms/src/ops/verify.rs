@@ -38,6 +38,7 @@ impl<E: Engine> Kms<E> {
                 );
             },
         )?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let signature = signature.unwrap_or_default().0;
 
         let key = self.resolve(caller, &params.key_id).await?;
@@ -50,7 +51,8 @@ impl<E: Engine> Kms<E> {
                 message_type: Some(params.message_type.as_str()),
                 ..crate::authz::Conditions::for_key_id(&params.key_id)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::SignVerify, "Verify")?;
         let plan = signing_plan(

@@ -27,6 +27,7 @@ impl<E: Engine> Kms<E> {
                 v.blob_length("mac", mac.as_ref().map(|m| m.0.len()), 1, 6144, false);
             },
         )?;
+        self.check_grant_token_list(&req.grant_tokens)?;
         let mac = mac.unwrap_or_default().0;
 
         let key = self.resolve(caller, &params.key_id).await?;
@@ -38,7 +39,8 @@ impl<E: Engine> Kms<E> {
                 mac_algorithm: Some(params.algorithm.as_str()),
                 ..crate::authz::Conditions::for_key_id(&params.key_id)
             },
-        )?;
+        )
+        .await?;
         self.require_enabled(&key)?;
         require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
         require_mac_algorithm(&key, params.algorithm)?;

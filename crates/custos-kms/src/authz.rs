@@ -190,15 +190,23 @@ pub fn request_alias(key_id: &str) -> Option<&str> {
     resource.starts_with("alias/").then_some(resource)
 }
 
-/// Parsed key policies, by text: evaluating a key policy does not parse it
-/// again on every request.
+/// Parsed key policies, by key: evaluating a key policy does not parse it
+/// again on every request. An entry is used only while the key's policy
+/// text is byte for byte the one it was parsed from (a comparison, cheaper
+/// than hashing the text on every request).
 #[derive(Default)]
 pub(crate) struct PolicyCache {
-    // Read on every request, written once per new policy text.
-    parsed: RwLock<HashMap<String, Arc<Policy>>>,
+    // Read on every request, written once per new policy of a key.
+    parsed: RwLock<HashMap<String, CachedPolicy>>,
 }
 
-/// Beyond this many distinct policies the cache starts over.
+/// A key's policy: its text, and the text parsed.
+struct CachedPolicy {
+    text: Arc<str>,
+    policy: Arc<Policy>,
+}
+
+/// Beyond this many keys the cache starts over.
 const MAX_CACHED_POLICIES: usize = 10_000;
 
 impl std::fmt::Debug for PolicyCache {
@@ -208,16 +216,17 @@ impl std::fmt::Debug for PolicyCache {
 }
 
 impl PolicyCache {
-    fn get(&self, text: &str) -> Result<Arc<Policy>, KmsError> {
+    fn get(&self, key_id: &str, text: &str) -> Result<Arc<Policy>, KmsError> {
         // Poisoning would mean a panic while holding the map; its entries
         // are still whole.
-        if let Some(p) = self
+        if let Some(cached) = self
             .parsed
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(text)
+            .get(key_id)
+            && *cached.text == *text
         {
-            return Ok(Arc::clone(p));
+            return Ok(Arc::clone(&cached.policy));
         }
         // Stored policies were checked when written: one that no longer
         // parses is refused, never ignored (ignoring it could ignore a Deny).
@@ -231,7 +240,13 @@ impl PolicyCache {
         if map.len() >= MAX_CACHED_POLICIES {
             map.clear();
         }
-        map.insert(text.to_owned(), Arc::clone(&policy));
+        map.insert(
+            key_id.to_owned(),
+            CachedPolicy {
+                text: Arc::from(text),
+                policy: Arc::clone(&policy),
+            },
+        );
         Ok(policy)
     }
 }
@@ -296,7 +311,7 @@ impl<E: custos_store::Engine> Kms<E> {
         conditions: &Conditions<'_>,
     ) -> Result<Option<crate::grants::GrantRecord>, KmsError> {
         let key_policy = match key {
-            Some(k) if action.is_on_key() => Some(self.policy_cache.get(&k.policy)?),
+            Some(k) if action.is_on_key() => Some(self.policy_cache.get(&k.key_id, &k.policy)?),
             _ => None,
         };
         let refusal = match self.decide(caller, action, key, key_policy.as_deref(), conditions) {

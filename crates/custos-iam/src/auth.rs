@@ -58,7 +58,7 @@ pub enum AuthFailure {
     /// access key id it came with.
     #[error("invalid security token")]
     InvalidToken,
-    /// A session token past its expiry, or revoked.
+    /// A session token past its expiry.
     #[error("expired security token")]
     ExpiredToken,
     /// The store or a record failed.
@@ -367,12 +367,6 @@ impl<E: Engine> Iam<E> {
                 let role: RoleRecord = role.record;
                 if &role.role_id != role_id {
                     return Err(AuthFailure::InvalidToken);
-                }
-                if role
-                    .sessions_revoked_before_ms
-                    .is_some_and(|t| claims.issued_ms < t)
-                {
-                    return Err(AuthFailure::ExpiredToken);
                 }
                 let mut policies = self.role_policies(&account, &role).await?;
                 policies.session = session_policies;

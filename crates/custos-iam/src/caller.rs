@@ -167,15 +167,6 @@ impl Caller {
         &self.policies
     }
 
-    /// The same caller, for a request in another region (a multi-Region
-    /// operation's replica), never another principal.
-    pub fn in_region(&self, region: Region) -> Caller {
-        Caller {
-            region,
-            ..self.clone()
-        }
-    }
-
     /// A caller for tests of other crates, which have no signed request to
     /// verify: user `user` of `account` with the administrator's policy.
     /// Only with the `test-util` feature, which only dev-dependencies

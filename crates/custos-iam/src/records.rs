@@ -227,9 +227,6 @@ pub(crate) struct RoleRecord {
     pub(crate) attached: Vec<String>,
     #[serde(default)]
     pub(crate) permissions_boundary: Option<String>,
-    /// Sessions issued before this time (ms) are refused.
-    #[serde(default)]
-    pub(crate) sessions_revoked_before_ms: Option<i64>,
     #[serde(default)]
     pub(crate) last_used_ms: Option<i64>,
 }

@@ -17,9 +17,8 @@
 //!
 //! Any node holding the store key can therefore verify a session without
 //! a store read or write per session; a token presented with another
-//! access key id, or changed by one bit, fails to open. Revocation is by
-//! time: a role records "sessions issued before T are refused"
-//! ([`crate::records::RoleRecord::sessions_revoked_before_ms`]).
+//! access key id, or changed by one bit, fails to open. Sessions are revoked by
+//! policy, as on AWS: a `Deny` conditioned on `aws:TokenIssueTime`.
 
 use base64::Engine as _;
 use custos_crypto::SecretBytes;

@@ -7,10 +7,10 @@
 //! (characters other than whitespace). They are returned as stored; the
 //! wire layer URL-encodes them as IAM does.
 //!
-//! `PutRolePolicy` of the policy AWS's console writes to revoke a role's
-//! sessions (`AWSRevokeOlderSessions`) also records the revocation time
-//! on the role, which authentication checks, so that revoked sessions
-//! are refused by every service at once, KMS included.
+//! Revoking a role's older sessions needs nothing special: the policy AWS's
+//! console writes for it (`Deny` of `*` when `aws:TokenIssueTime` is
+//! earlier) is an inline policy like any other, evaluated on every IAM and
+//! KMS request.
 
 use custos_iam_wire::{
     DeleteGroupPolicyRequest, DeleteRolePolicyRequest, DeleteUserPolicyRequest,
@@ -28,9 +28,6 @@ use super::{page, validate_policy};
 use crate::caller::Caller;
 use crate::records::{GroupRecord, InlinePolicies, RoleRecord, UserRecord};
 use crate::{Iam, IamError};
-
-/// The name AWS's console gives the policy that revokes a role's sessions.
-pub const REVOKE_SESSIONS_POLICY: &str = "AWSRevokeOlderSessions";
 
 fn aggregate(policies: &InlinePolicies) -> usize {
     policies
@@ -77,7 +74,6 @@ impl<E: Engine> Iam<E> {
         owner: &str,
         name: &str,
         document: &str,
-        also: impl FnOnce(&mut T),
     ) -> Result<(), IamError> {
         self.change::<T>(caller, action, owner, |record| {
             validate_policy(document, PolicyKind::Identity, T::INLINE_QUOTA)?;
@@ -94,7 +90,6 @@ impl<E: Engine> Iam<E> {
                     record.name()
                 )));
             }
-            also(record);
             Ok(())
         })
         .await?;
@@ -168,7 +163,6 @@ impl<E: Engine> Iam<E> {
             &r.user_name,
             &r.policy_name,
             &r.policy_document,
-            |_| {},
         )
         .await?;
         Ok(IamResponse::PutUserPolicy)
@@ -231,7 +225,6 @@ impl<E: Engine> Iam<E> {
             &r.group_name,
             &r.policy_name,
             &r.policy_document,
-            |_| {},
         )
         .await?;
         Ok(IamResponse::PutGroupPolicy)
@@ -293,19 +286,12 @@ impl<E: Engine> Iam<E> {
         caller: &Caller,
         r: PutRolePolicyRequest,
     ) -> Result<IamResponse, IamError> {
-        let now = self.now_ms();
-        let revokes = r.policy_name == REVOKE_SESSIONS_POLICY;
         self.put_inline::<RoleRecord>(
             caller,
             "PutRolePolicy",
             &r.role_name,
             &r.policy_name,
             &r.policy_document,
-            |role| {
-                if revokes {
-                    role.sessions_revoked_before_ms = Some(now);
-                }
-            },
         )
         .await?;
         Ok(IamResponse::PutRolePolicy)

@@ -101,7 +101,6 @@ impl<E: Engine> Iam<E> {
             inline_policies: Default::default(),
             attached: Vec::new(),
             permissions_boundary: r.permissions_boundary,
-            sessions_revoked_before_ms: None,
             last_used_ms: None,
         };
         let mut batch = Batch::new();

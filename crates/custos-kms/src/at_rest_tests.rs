@@ -8,6 +8,7 @@ use base64::Engine as _;
 use custos_store::redb::RedbEngine;
 use custos_wire::shapes::CreateKeyRequest;
 
+use crate::authz::access::Authorized;
 use crate::root_key::file::FileProvider;
 use crate::{Caller, Kms, Region, Settings, SystemClock};
 
@@ -51,7 +52,10 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
                 .resolve(&caller, &created.key_metadata.key_id)
                 .await
                 .expect("resolve");
-            let material = kms.material(&key, 1).await.expect("material");
+            let material = kms
+                .material(&Authorized::for_test(key), 1)
+                .await
+                .expect("material");
             secrets.push(("key material", material.expose_secret().to_vec()));
         }
         // Private keys of every kind, and an HMAC key: only sealed bytes of
@@ -81,7 +85,10 @@ async fn the_store_file_holds_no_secret_in_any_encoding() {
                 .resolve(&caller, &created.key_metadata.key_id)
                 .await
                 .expect("resolve");
-            let material = kms.key_material(&key, 1).await.expect("material");
+            let material = kms
+                .key_material(&Authorized::for_test(key), 1)
+                .await
+                .expect("material");
             let encoded = material.encode().expect("encode");
             // Without the format byte: the private key bytes themselves.
             secrets.push(("private key", encoded.expose_secret()[1..].to_vec()));

@@ -1,8 +1,9 @@
 //! The authorization step: AWS KMS's decision, on every request.
 //!
 //! Every operation names what it asks with an [`Action`] (a type, not a
-//! string) and calls [`crate::Kms::authorize`] once it knows which key the
-//! request is about, and before it looks at the key's state, as AWS does.
+//! string). Operations on a key go through [`access`], the one path that
+//! resolves the key, decides here, and then checks the key's state, as AWS
+//! does; actions on no key call `Kms::authorize_account`.
 //! The decision follows AWS KMS's documented order:
 //!
 //! 1. An explicit `Deny` in any applicable policy — the key policy, the
@@ -39,6 +40,8 @@ use custos_policy::{Context, Effect, Policy, PolicyKind, Request};
 use crate::context::EncryptionContext;
 use crate::model::KeyRecord;
 use crate::{Kms, KmsError};
+
+pub(crate) mod access;
 
 pub use custos_iam::Caller;
 
@@ -168,15 +171,17 @@ pub struct NewKey<'a> {
     pub multi_region: bool,
 }
 
-impl<'a> Conditions<'a> {
-    /// Conditions with `kms:RequestAlias` set when `key_id` names the key
-    /// by an alias (an alias name or an alias ARN).
-    pub fn for_key_id(key_id: &'a str) -> Self {
-        Conditions {
-            request_alias: request_alias(key_id),
-            ..Conditions::default()
-        }
-    }
+/// What AWS answers when a request that names no key cannot use the key
+/// the blob names: it does not exist here, or no policy lets the caller
+/// use it. One text for all, so that it tells nothing about which.
+pub(crate) fn unknown_key(caller: &Caller, action: Action) -> KmsError {
+    KmsError::AccessDenied(format!(
+        "User: {} is not authorized to perform: {} on the resource associated with this \
+         ciphertext because the resource does not exist in this Region, no resource-based \
+         policies allow access, or a resource-based policy explicitly denies access",
+        caller.principal_arn(),
+        action.name()
+    ))
 }
 
 /// The alias in a `KeyId`, for `kms:RequestAlias`: `alias/x` as given, or
@@ -273,69 +278,51 @@ fn effects<'p>(policies: impl Iterator<Item = &'p Policy>, request: &Request<'_>
 }
 
 impl<E: custos_store::Engine> Kms<E> {
-    /// Decides whether `caller` may perform `action` on `key` (or, for
-    /// actions on no key, at all), with no request condition keys.
-    pub(crate) async fn authorize(
+    /// Decides an action on no key (`CreateKey`, `ListKeys`,
+    /// `ListAliases`, `GenerateRandom`, `ListRetirableGrants`): identity
+    /// policies alone, on resource `*`. Actions on a key go through
+    /// [`Kms::access`] instead.
+    pub(crate) fn authorize_account(
         &self,
         caller: &Caller,
         action: Action,
-        key: Option<&KeyRecord>,
-    ) -> Result<(), KmsError> {
-        self.authorize_with(caller, action, key, &Conditions::default())
-            .await
-    }
-
-    /// [`Kms::authorize`] with the request's condition keys. Policies
-    /// first; when they refuse without an explicit deny, a grant on the key
-    /// may still allow.
-    pub(crate) async fn authorize_with(
-        &self,
-        caller: &Caller,
-        action: Action,
-        key: Option<&KeyRecord>,
         conditions: &Conditions<'_>,
     ) -> Result<(), KmsError> {
-        self.authorize_by(caller, action, key, conditions)
-            .await
-            .map(|_| ())
+        debug_assert!(!action.is_on_key(), "{} is on a key", action.name());
+        self.decide(caller, action, None, None, conditions)
+            .map_err(|refusal| KmsError::AccessDenied(refusal.message(caller, action.name(), "*")))
     }
 
-    /// [`Kms::authorize_with`], saying which grant allowed, when one did
-    /// (`None`: the policies did): a grant that allows `CreateGrant` only
-    /// lets its grantee create grants no wider than itself.
-    pub(crate) async fn authorize_by(
+    /// Decides `action` on `key`: policies first; when they refuse without
+    /// an explicit deny, a grant on the key may still allow. Says which
+    /// grant allowed, when one did (`None`: the policies did): a grant that
+    /// allows `CreateGrant` only lets its grantee create grants no wider
+    /// than itself. Only [`Kms::access`] calls this, after resolving the
+    /// key and before checking its state.
+    async fn authorize_by(
         &self,
         caller: &Caller,
         action: Action,
-        key: Option<&KeyRecord>,
+        key: &KeyRecord,
         conditions: &Conditions<'_>,
     ) -> Result<Option<crate::grants::GrantRecord>, KmsError> {
-        let key_policy = match key {
-            Some(k) if action.is_on_key() => Some(self.policy_cache.get(&k.key_id, &k.policy)?),
-            _ => None,
-        };
-        let refusal = match self.decide(caller, action, key, key_policy.as_deref(), conditions) {
+        let key_policy = self.policy_cache.get(&key.key_id, &key.policy)?;
+        let refusal = match self.decide(caller, action, Some(key), Some(&key_policy), conditions) {
             Ok(()) => return Ok(None),
             Err(refusal) => refusal,
         };
         let grantable = matches!(refusal, Refusal::NoResourceAllow | Refusal::NoIdentityAllow);
-        if let Some(k) = key
-            && grantable
-            && action.is_on_key()
+        if grantable
             && let Some(grant) = self
-                .grant_allowing(caller, action, &k.key_id, conditions)
+                .grant_allowing(caller, action, &key.key_id, conditions)
                 .await?
         {
             return Ok(Some(grant));
         }
-        let resource = match key {
-            Some(k) if action.is_on_key() => k.arn(),
-            _ => "*".to_owned(),
-        };
         Err(KmsError::AccessDenied(refusal.message(
             caller,
             action.name(),
-            &resource,
+            &key.arn(),
         )))
     }
 

@@ -19,8 +19,9 @@ use custos_store::{Batch, Engine, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Caller;
+use crate::authz::access::Authorized;
 use crate::material::Material;
-use crate::model::{KEY_RECORD_FORMAT, KeyRecord, KeyState};
+use crate::model::{KEY_RECORD_FORMAT, KeyRecord};
 use crate::names::AccountId;
 use crate::names::{AliasName, KeyRef, KeyRefError, KeyUuid, Region, alias_arn, key_arn};
 use crate::{Kms, KmsError, seal};
@@ -239,9 +240,15 @@ impl<E: Engine> Kms<E> {
         })
     }
 
-    /// Unseals version `version` of a symmetric key's material.
-    pub(crate) async fn material(&self, key: &KeyRecord, version: u32) -> Result<Key256, KmsError> {
-        match self.key_material(key, version).await? {
+    /// Unseals version `version` of a symmetric key's material; only for
+    /// a request authorized on the key.
+    pub(crate) async fn material(
+        &self,
+        authorized: &Authorized,
+        version: u32,
+    ) -> Result<Key256, KmsError> {
+        let key = authorized.key();
+        match self.key_material(authorized, version).await? {
             Material::Symmetric(k) => Ok(k),
             _ => Err(KmsError::Corrupt {
                 what: format!("material {}/{version}", key.key_id),
@@ -249,12 +256,14 @@ impl<E: Engine> Kms<E> {
         }
     }
 
-    /// Unseals and loads version `version` of any key's material.
+    /// Unseals and loads version `version` of any key's material; only for
+    /// a request authorized on the key.
     pub(crate) async fn key_material(
         &self,
-        key: &KeyRecord,
+        authorized: &Authorized,
         version: u32,
     ) -> Result<Material, KmsError> {
+        let key = authorized.key();
         let corrupt = || KmsError::Corrupt {
             what: format!("material {}/{version}", key.key_id),
         };
@@ -275,14 +284,18 @@ impl<E: Engine> Kms<E> {
 
     /// The current material of a key (asymmetric and HMAC keys have one
     /// version).
-    pub(crate) async fn current_material(&self, key: &KeyRecord) -> Result<Material, KmsError> {
-        let version = key
+    pub(crate) async fn current_material(
+        &self,
+        authorized: &Authorized,
+    ) -> Result<Material, KmsError> {
+        let version = authorized
+            .key()
             .current_material()
             .ok_or_else(|| KmsError::Corrupt {
-                what: format!("key {}", key.key_id),
+                what: format!("key {}", authorized.key().key_id),
             })?
             .version;
-        self.key_material(key, version).await
+        self.key_material(authorized, version).await
     }
 
     /// Adds a sealed symmetric material version to `batch`.
@@ -321,26 +334,6 @@ impl<E: Engine> Kms<E> {
         );
         Ok(())
     }
-
-    /// The checks of key state every cryptographic operation makes, with
-    /// AWS's exceptions and messages.
-    pub(crate) fn require_enabled(&self, key: &KeyRecord) -> Result<(), KmsError> {
-        let arn = key.arn();
-        match key.state {
-            KeyState::Enabled => Ok(()),
-            KeyState::Disabled => Err(KmsError::Disabled(format!("{arn} is disabled."))),
-            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
-                "{arn} is pending deletion."
-            ))),
-            KeyState::PendingImport => {
-                Err(KmsError::InvalidState(format!("{arn} is pending import.")))
-            }
-            other => Err(KmsError::InvalidState(format!(
-                "{arn} is {}.",
-                other.as_str()
-            ))),
-        }
-    }
 }
 
 impl<E: Engine> Kms<E> {
@@ -348,16 +341,17 @@ impl<E: Engine> Kms<E> {
     /// blob and the `KeyMaterialId` used.
     pub(crate) async fn encrypt_with_current(
         &self,
-        key: &KeyRecord,
+        authorized: &Authorized,
         context: &crate::context::EncryptionContext,
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, String), KmsError> {
+        let key = authorized.key();
         let corrupt = || KmsError::Corrupt {
             what: format!("key {}", key.key_id),
         };
         let current = key.current_material().ok_or_else(corrupt)?;
         let id = KeyUuid::parse(&key.key_id).ok_or_else(corrupt)?;
-        let material = self.material(key, current.version).await?;
+        let material = self.material(authorized, current.version).await?;
         let blob = crate::ciphertext::encrypt(&material, &id, current.version, context, plaintext)?;
         Ok((blob, current.material_id.clone()))
     }
@@ -431,28 +425,12 @@ impl<E: Engine> Kms<E> {
         });
         Ok(())
     }
-
-    /// The state checks of operations that manage a key (enable, rotate,
-    /// tag…): only a key pending deletion (or import) is refused.
-    pub(crate) fn require_not_pending(&self, key: &KeyRecord) -> Result<(), KmsError> {
-        match key.state {
-            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
-                "{} is pending deletion.",
-                key.arn()
-            ))),
-            KeyState::PendingImport => Err(KmsError::InvalidState(format!(
-                "{} is pending import.",
-                key.arn()
-            ))),
-            _ => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{KeySpec, KeyUsage, Origin};
+    use crate::model::{KeySpec, KeyState, KeyUsage, Origin};
 
     // Records written by earlier versions must keep reading.
     #[test]

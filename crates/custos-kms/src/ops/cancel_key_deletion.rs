@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{KeyIdRequest, KeyIdResponse};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::model::KeyState;
 use crate::ops::required_key_id;
 use crate::{Caller, Kms, KmsError};
@@ -15,17 +16,22 @@ impl<E: Engine> Kms<E> {
         req: KeyIdRequest,
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::CancelKeyDeletion, Some(&key))
-            .await?;
         let not_pending = |k: &crate::model::KeyRecord| {
             KmsError::InvalidState(format!("{} is not pending deletion.", k.arn()))
         };
-        if key.state != KeyState::PendingDeletion {
-            return Err(not_pending(&key));
-        }
+        let request =
+            KeyRequest::new(Action::CancelKeyDeletion, KeySource::Named(&raw)).need(Need::AnyState);
+        let (key, ()) = self
+            .access_checked(caller, request, |a| {
+                if a.key().state == KeyState::PendingDeletion {
+                    Ok(())
+                } else {
+                    Err(not_pending(a.key()))
+                }
+            })
+            .await?;
         let key = self
-            .modify_key(&key, |k, _| {
+            .modify(&key, |k, _| {
                 if k.state != KeyState::PendingDeletion {
                     return Err(not_pending(k));
                 }

@@ -4,10 +4,10 @@ use custos_store::{Batch, Engine, StoreError, Table};
 use custos_wire::shapes::{CreateAliasRequest, Empty};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::keys::{ALIAS_RECORD_FORMAT, AliasRecord, alias_row, encode_alias};
-use crate::model::KeyState;
 use crate::names::alias_arn;
-use crate::ops::{key_arn, parse_alias_target};
+use crate::ops::parse_alias_target;
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -27,14 +27,13 @@ impl<E: Engine> Kms<E> {
             &alias_arn(caller.region(), caller.account(), &alias),
             &crate::authz::Conditions::default(),
         )?;
-        self.authorize(caller, Action::CreateAlias, Some(&key))
-            .await?;
-        if key.state == KeyState::PendingDeletion {
-            return Err(KmsError::InvalidState(format!(
-                "{} is pending deletion.",
-                key_arn(&key)
-            )));
-        }
+        let source = KeySource::Found {
+            key: Box::new(key),
+            named: Some(&target),
+            from_ciphertext: false,
+        };
+        let request = KeyRequest::new(Action::CreateAlias, source).need(Need::NotPendingDeletion);
+        let key = self.access(caller, request).await?.into_key();
 
         let now = self.now_ms();
         let record = AliasRecord {

@@ -10,7 +10,8 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{CreateGrantRequest, CreateGrantResponse, GrantConstraints};
 use custos_wire::validation::Violations;
 
-use crate::authz::{Action, Conditions};
+use crate::authz::Action;
+use crate::authz::access::{Authorized, KeyRequest, KeySource};
 use crate::grants::{GRANT_FORMAT, GrantRecord, MAX_GRANTS_PER_KEY, grant_row};
 use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn};
@@ -171,52 +172,15 @@ impl<E: Engine> Kms<E> {
             c.encryption_context_subset.is_some() || c.encryption_context_equals.is_some()
         });
 
-        let key = self.resolve(caller, &raw).await?;
-        let parent = self
-            .authorize_by(
-                caller,
-                Action::CreateGrant,
-                Some(&key),
-                &Conditions::for_key_id(&raw),
-            )
-            .await?;
-        self.require_enabled(&key)?;
-        let allowed = operations_for(&key);
-        let unsuitable: Vec<&str> = operations
-            .iter()
-            .map(String::as_str)
-            .filter(|o| !allowed.contains(o))
-            .collect();
-        if !unsuitable.is_empty() {
-            return Err(KmsError::ValidationMessage(format!(
-                "Grant operations [{}] are not valid for a KMS key with KeySpec {} and KeyUsage {}.",
-                unsuitable.join(", "),
-                key.key_spec.as_str(),
-                key.key_usage.as_str()
-            )));
-        }
-        if constraints.is_some()
-            && !(key.key_spec == KeySpec::SymmetricDefault
-                && key.key_usage == KeyUsage::EncryptDecrypt)
-        {
-            return Err(KmsError::ValidationMessage(
-                "Grant constraints are valid only for symmetric encryption KMS keys.".into(),
-            ));
-        }
-        // Allowed by a grant: the new grant may be no wider than it.
-        if let Some(parent) = &parent
-            && !parent.covers(&operations, &constraints)
-        {
-            return Err(KmsError::AccessDenied(format!(
-                "User: {} is not authorized to perform: kms:CreateGrant on resource: {} \
-                 because the grant that allows it is narrower than the grant requested",
-                caller.principal_arn(),
-                key_arn(&key)
-            )));
-        }
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+        let request =
+            KeyRequest::new(Action::CreateGrant, KeySource::Named(&raw)).dry_run(req.dry_run);
+        let authorized = self
+            .access_checked(caller, request, |a| {
+                check_grant_fits(a, &operations, &constraints, caller)
+            })
+            .await?
+            .0;
+        let key = authorized.key();
 
         let existing = self.grants_of(&key.key_id).await?;
         let issuing_account = format!("arn:aws:iam::{}:root", caller.account());
@@ -238,14 +202,14 @@ impl<E: Engine> Kms<E> {
         if existing.len() >= MAX_GRANTS_PER_KEY {
             return Err(KmsError::LimitExceeded(format!(
                 "The request was rejected because a quota was exceeded: {} already has {MAX_GRANTS_PER_KEY} grants.",
-                key_arn(&key)
+                key_arn(key)
             )));
         }
         let grant = GrantRecord {
             format: GRANT_FORMAT,
             grant_id: hex::encode(custos_crypto::rand::array::<32>()?),
             key_id: key.key_id.clone(),
-            key_arn: key_arn(&key),
+            key_arn: key_arn(key),
             name: req.name,
             grantee_principal: req.grantee_principal.unwrap_or_default(),
             retiring_principal: req.retiring_principal,
@@ -267,4 +231,49 @@ impl<E: Engine> Kms<E> {
             grant_id: grant.grant_id,
         })
     }
+}
+
+/// What `CreateGrant` checks once the caller may create grants on the key:
+/// the operations suit the key, constraints only on symmetric encryption
+/// keys, and a grantee creating grants under a grant of its own asks for
+/// no more than that grant gives.
+fn check_grant_fits(
+    authorized: &Authorized,
+    operations: &[String],
+    constraints: &Option<GrantConstraints>,
+    caller: &Caller,
+) -> Result<(), KmsError> {
+    let key = authorized.key();
+    let allowed = operations_for(key);
+    let unsuitable: Vec<&str> = operations
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !allowed.contains(o))
+        .collect();
+    if !unsuitable.is_empty() {
+        return Err(KmsError::ValidationMessage(format!(
+            "Grant operations [{}] are not valid for a KMS key with KeySpec {} and KeyUsage {}.",
+            unsuitable.join(", "),
+            key.key_spec.as_str(),
+            key.key_usage.as_str()
+        )));
+    }
+    if constraints.is_some()
+        && !(key.key_spec == KeySpec::SymmetricDefault && key.key_usage == KeyUsage::EncryptDecrypt)
+    {
+        return Err(KmsError::ValidationMessage(
+            "Grant constraints are valid only for symmetric encryption KMS keys.".into(),
+        ));
+    }
+    if let Some(parent) = authorized.grant()
+        && !parent.covers(operations, constraints)
+    {
+        return Err(KmsError::AccessDenied(format!(
+            "User: {} is not authorized to perform: kms:CreateGrant on resource: {} \
+             because the grant that allows it is narrower than the grant requested",
+            caller.principal_arn(),
+            key_arn(key)
+        )));
+    }
+    Ok(())
 }

@@ -204,10 +204,9 @@ impl<E: Engine> Kms<E> {
             origin: Origin::AwsKms.as_str(),
             multi_region: false,
         };
-        self.authorize_with(
+        self.authorize_account(
             caller,
             Action::CreateKey,
-            None,
             &crate::authz::Conditions {
                 new_key: Some(new_key),
                 request_tags: &params.tags,
@@ -215,8 +214,7 @@ impl<E: Engine> Kms<E> {
                 bypass_policy_lockout_safety_check: params.bypass_lockout_check.then_some(true),
                 ..crate::authz::Conditions::default()
             },
-        )
-        .await?;
+        )?;
         if !params.tags.is_empty() {
             // Tagging at creation needs `kms:TagResource` too.
             self.authorize_resource(

@@ -10,10 +10,11 @@ use custos_wire::shapes::{DecapsulateRequest, DecapsulateResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::Material;
 use crate::model::{EncapsulationAlgorithm, KeyUsage};
 use crate::ops::encapsulate::check_encapsulation_algorithm;
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -45,21 +46,13 @@ impl<E: Engine> Kms<E> {
         let ciphertext = req.shared_secret_ciphertext_blob.unwrap_or_default().0;
 
         let raw = req.key_id.clone().unwrap_or_default();
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::Decapsulate,
-            Some(&key),
-            &crate::authz::Conditions::for_key_id(&raw),
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Decapsulate")?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+        let request = KeyRequest::new(Action::Decapsulate, KeySource::Named(&raw))
+            .usage(KeyUsage::EncapsulateDecapsulate)
+            .dry_run(req.dry_run);
+        let authorized = self.access(caller, request).await?;
+        let key = authorized.key();
 
-        let Material::MlKem(private) = self.current_material(&key).await? else {
+        let Material::MlKem(private) = self.current_material(&authorized).await? else {
             return Err(KmsError::Corrupt {
                 what: format!("ML-KEM key {}", key.key_id),
             });
@@ -68,7 +61,7 @@ impl<E: Engine> Kms<E> {
             .decapsulate(&ciphertext)
             .map_err(|_| KmsError::InvalidCiphertext)?;
         Ok(DecapsulateResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),
             encapsulation_algorithm: EncapsulationAlgorithm::MlKem.as_str().to_owned(),
         })

@@ -10,7 +10,8 @@ use custos_wire::shapes::{DecryptRequest, DecryptResponse};
 use custos_wire::validation::Violations;
 
 use crate::algorithms::rsa_padding;
-use crate::authz::{Action, Conditions};
+use crate::authz::access::{KeyRequest, KeySource};
+use crate::authz::{Action, Conditions, unknown_key};
 use crate::ciphertext;
 use crate::context::EncryptionContext;
 use crate::material::Material;
@@ -18,22 +19,9 @@ use crate::model::{EncryptionAlgorithm, KeyRecord, KeySpec, KeyUsage};
 use crate::ops::encrypt::refuse_asymmetric_context;
 use crate::ops::{
     blocking, check_encryption_algorithm, check_grant_tokens, check_key_id, context,
-    require_symmetric_algorithm, require_usage,
+    require_symmetric_algorithm,
 };
 use crate::{Caller, Kms, KmsError};
-
-/// What AWS answers when a request that names no key cannot use the key
-/// the blob names: it does not exist here, or no policy lets the caller
-/// use it. One text for all, so that it tells nothing about which.
-fn unknown_key(caller: &Caller, action: Action) -> KmsError {
-    KmsError::AccessDenied(format!(
-        "User: {} is not authorized to perform: {} on the resource associated with this \
-         ciphertext because the resource does not exist in this Region, no resource-based \
-         policies allow access, or a resource-based policy explicitly denies access",
-        caller.principal_arn(),
-        action.name()
-    ))
-}
 
 impl<E: Engine> Kms<E> {
     pub async fn decrypt(
@@ -76,7 +64,7 @@ impl<E: Engine> Kms<E> {
                 req.key_id.as_deref(),
                 &context,
                 req.encryption_algorithm.as_deref(),
-                req.dry_run == Some(true),
+                req.dry_run,
                 None,
             )
             .await?;
@@ -91,7 +79,8 @@ impl<E: Engine> Kms<E> {
 
     /// Decrypts a ciphertext blob with the checks `Decrypt` and `ReEncrypt`
     /// share: a named key is resolved first and must be the blob's key;
-    /// then authorization for `action`, state, usage, algorithm, dry run.
+    /// then access for `action` (authorization, state, usage, algorithm,
+    /// dry run).
     #[allow(clippy::too_many_arguments, reason = "the members of the two requests")]
     pub(crate) async fn open_blob(
         &self,
@@ -101,7 +90,7 @@ impl<E: Engine> Kms<E> {
         named: Option<&str>,
         context: &EncryptionContext,
         algorithm: Option<&str>,
-        dry_run: bool,
+        dry_run: Option<bool>,
         same_key_as: Option<&str>,
     ) -> Result<OpenedBlob, KmsError> {
         let raw = named;
@@ -111,8 +100,9 @@ impl<E: Engine> Kms<E> {
             Some(raw) => Some(self.resolve(caller, raw).await?),
             None => None,
         };
-        if let Some(key) = &named
-            && key.key_spec != KeySpec::SymmetricDefault
+        if let Some(key) = named
+            .as_ref()
+            .filter(|k| k.key_spec != KeySpec::SymmetricDefault)
         {
             return self
                 .open_rsa(
@@ -120,15 +110,11 @@ impl<E: Engine> Kms<E> {
                     action,
                     blob,
                     key.clone(),
+                    raw,
                     context,
                     algorithm,
                     dry_run,
-                    &Conditions {
-                        encryption_algorithm: algorithm,
-                        request_alias: raw.and_then(crate::authz::request_alias),
-                        re_encrypt_on_same_key: same_key_as.map(|d| d == key.key_id),
-                        ..Conditions::default()
-                    },
+                    same_key_as,
                 )
                 .await;
         }
@@ -146,38 +132,36 @@ impl<E: Engine> Kms<E> {
                     .into(),
             ));
         }
-        let conditions = Conditions {
-            encryption_context: Some(context),
-            encryption_algorithm: Some(algorithm.unwrap_or("SYMMETRIC_DEFAULT")),
-            request_alias: raw.and_then(crate::authz::request_alias),
-            re_encrypt_on_same_key: same_key_as.map(|d| d == key.key_id),
-            ..Conditions::default()
+        let same_key = same_key_as.map(|d| d == key.key_id);
+        let source = KeySource::Found {
+            key: Box::new(key),
+            named: raw,
+            from_ciphertext: true,
         };
-        self.authorize_with(caller, action, Some(&key), &conditions)
-            .await
-            .map_err(|e| match e {
-                KmsError::AccessDenied(_) if raw.is_none() => unknown_key(caller, action),
-                other => other,
-            })?;
-        self.require_enabled(&key)?;
-        require_usage(
-            &key,
-            KeyUsage::EncryptDecrypt,
-            action.name().trim_start_matches("kms:"),
-        )?;
-        require_symmetric_algorithm(&key, algorithm)?;
-        if dry_run {
-            return Err(KmsError::DryRun);
-        }
-        let version = key
+        let request = KeyRequest::new(action, source)
+            .conditions(Conditions {
+                encryption_context: Some(context),
+                encryption_algorithm: Some(algorithm.unwrap_or("SYMMETRIC_DEFAULT")),
+                re_encrypt_on_same_key: same_key,
+                ..Conditions::default()
+            })
+            .usage(KeyUsage::EncryptDecrypt)
+            .dry_run(dry_run);
+        let (authorized, ()) = self
+            .access_checked(caller, request, |a| {
+                require_symmetric_algorithm(a.key(), algorithm)
+            })
+            .await?;
+        let version = authorized
+            .key()
             .material(header.material_version)
             .ok_or(KmsError::InvalidCiphertext)?;
-        let material = self.material(&key, version.version).await?;
+        let material_id = version.material_id.clone();
+        let material = self.material(&authorized, version.version).await?;
         let plaintext = ciphertext::decrypt(&material, context, blob)
             .map_err(|_| KmsError::InvalidCiphertext)?;
-        let material_id = version.material_id.clone();
         Ok(OpenedBlob {
-            key,
+            key: authorized.into_key(),
             plaintext,
             material_id: Some(material_id),
             algorithm: EncryptionAlgorithm::SymmetricDefault,
@@ -185,8 +169,8 @@ impl<E: Engine> Kms<E> {
     }
 
     /// Decrypts an RSA-OAEP ciphertext with the private key of `key`, an
-    /// asymmetric key the request named, after the same checks as
-    /// `open_blob`. Fails as opaquely as symmetric decryption.
+    /// asymmetric key the request named (as `raw`), after the same checks
+    /// as `open_blob`. Fails as opaquely as symmetric decryption.
     #[allow(clippy::too_many_arguments, reason = "the members of the two requests")]
     async fn open_rsa(
         &self,
@@ -194,27 +178,36 @@ impl<E: Engine> Kms<E> {
         action: Action,
         ciphertext: &[u8],
         key: KeyRecord,
+        raw: Option<&str>,
         context: &EncryptionContext,
         algorithm: Option<&str>,
-        dry_run: bool,
-        conditions: &Conditions<'_>,
+        dry_run: Option<bool>,
+        same_key_as: Option<&str>,
     ) -> Result<OpenedBlob, KmsError> {
-        self.authorize_with(caller, action, Some(&key), conditions)
+        let same_key = same_key_as.map(|d| d == key.key_id);
+        let source = KeySource::Found {
+            key: Box::new(key),
+            named: raw,
+            from_ciphertext: false,
+        };
+        let request = KeyRequest::new(action, source)
+            .conditions(Conditions {
+                encryption_algorithm: algorithm,
+                re_encrypt_on_same_key: same_key,
+                ..Conditions::default()
+            })
+            .usage(KeyUsage::EncryptDecrypt)
+            .dry_run(dry_run);
+        let (authorized, (algorithm, padding)) = self
+            .access_checked(caller, request, |a| {
+                let chosen = rsa_padding(a.key(), algorithm)?;
+                refuse_asymmetric_context(context)?;
+                Ok(chosen)
+            })
             .await?;
-        self.require_enabled(&key)?;
-        require_usage(
-            &key,
-            KeyUsage::EncryptDecrypt,
-            action.name().trim_start_matches("kms:"),
-        )?;
-        let (algorithm, padding) = rsa_padding(&key, algorithm)?;
-        refuse_asymmetric_context(context)?;
-        if dry_run {
-            return Err(KmsError::DryRun);
-        }
-        let Material::RsaDecrypting(private) = self.current_material(&key).await? else {
+        let Material::RsaDecrypting(private) = self.current_material(&authorized).await? else {
             return Err(KmsError::Corrupt {
-                what: format!("RSA key {}", key.key_id),
+                what: format!("RSA key {}", authorized.key().key_id),
             });
         };
         let ciphertext = ciphertext.to_vec();
@@ -225,7 +218,7 @@ impl<E: Engine> Kms<E> {
         })
         .await?;
         Ok(OpenedBlob {
-            key,
+            key: authorized.into_key(),
             plaintext,
             material_id: None,
             algorithm,

@@ -5,6 +5,7 @@ use custos_wire::shapes::{DeleteAliasRequest, Empty};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::keys::{alias_row, decode_alias};
 use crate::names::{KeyUuid, alias_arn};
 use crate::ops::{check_alias_name, customer_alias};
@@ -46,9 +47,14 @@ impl<E: Engine> Kms<E> {
             &alias_arn(caller.region(), caller.account(), &alias),
             &crate::authz::Conditions::default(),
         )?;
-        if let Some(key) = &key {
-            self.authorize(caller, Action::DeleteAlias, Some(key))
-                .await?;
+        if let Some(key) = key {
+            let source = KeySource::Found {
+                key: Box::new(key),
+                named: None,
+                from_ciphertext: false,
+            };
+            let request = KeyRequest::new(Action::DeleteAlias, source).need(Need::AnyState);
+            self.access(caller, request).await?;
         }
 
         let mut batch = Batch::new();

@@ -9,9 +9,10 @@ use custos_wire::shapes::{DeriveSharedSecretRequest, DeriveSharedSecretResponse}
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::Material;
 use crate::model::{KeyAgreementAlgorithm, KeyUsage};
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -48,24 +49,17 @@ impl<E: Engine> Kms<E> {
         let peer = req.public_key.unwrap_or_default().0;
 
         let raw = req.key_id.unwrap_or_default();
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::DeriveSharedSecret,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::DeriveSharedSecret, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
                 key_agreement_algorithm: req.key_agreement_algorithm.as_deref(),
-                ..crate::authz::Conditions::for_key_id(&raw)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::KeyAgreement)
+            .dry_run(req.dry_run);
+        let authorized = self.access(caller, request).await?;
+        let key = authorized.key();
 
-        let Material::Ecdh(private) = self.current_material(&key).await? else {
+        let Material::Ecdh(private) = self.current_material(&authorized).await? else {
             return Err(KmsError::Corrupt {
                 what: format!("key agreement key {}", key.key_id),
             });
@@ -78,7 +72,7 @@ impl<E: Engine> Kms<E> {
             ))
         })?;
         Ok(DeriveSharedSecretResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),
             key_agreement_algorithm: KeyAgreementAlgorithm::Ecdh.as_str().to_owned(),
             key_origin: key.origin.as_str().to_owned(),

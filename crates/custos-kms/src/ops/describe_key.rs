@@ -5,6 +5,7 @@ use custos_wire::shapes::{DescribeKeyRequest, DescribeKeyResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::{check_grant_tokens, check_key_id, key_metadata};
 use crate::{Caller, Kms, KmsError};
 
@@ -22,12 +23,12 @@ impl<E: Engine> Kms<E> {
         self.check_grant_token_list(&req.grant_tokens)?;
         let raw = req.key_id.unwrap_or_default();
 
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::DescribeKey, Some(&key))
-            .await?;
+        let request =
+            KeyRequest::new(Action::DescribeKey, KeySource::Named(&raw)).need(Need::AnyState);
+        let key = self.access(caller, request).await?;
 
         Ok(DescribeKeyResponse {
-            key_metadata: key_metadata(&key),
+            key_metadata: key_metadata(key.key()),
         })
     }
 }

@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, KeyIdRequest};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
 
@@ -14,13 +15,11 @@ impl<E: Engine> Kms<E> {
         req: KeyIdRequest,
     ) -> Result<Empty, KmsError> {
         let raw = required_key_id(req.key_id)?;
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::DisableKeyRotation, Some(&key))
+        let request = KeyRequest::new(Action::DisableKeyRotation, KeySource::Named(&raw));
+        let (key, ()) = self
+            .access_checked(caller, request, |a| require_rotatable(a.key()))
             .await?;
-        self.require_enabled(&key)?;
-        require_rotatable(&key)?;
-        self.modify_key(&key, |k, _| {
-            self.require_enabled(k)?;
+        self.modify(&key, |k, _| {
             k.rotation = None;
             Ok(())
         })

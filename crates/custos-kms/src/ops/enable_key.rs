@@ -4,6 +4,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{Empty, KeyIdRequest};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::model::KeyState;
 use crate::ops::required_key_id;
 use crate::{Caller, Kms, KmsError};
@@ -11,12 +12,10 @@ use crate::{Caller, Kms, KmsError};
 impl<E: Engine> Kms<E> {
     pub async fn enable_key(&self, caller: &Caller, req: KeyIdRequest) -> Result<Empty, KmsError> {
         let raw = required_key_id(req.key_id)?;
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::EnableKey, Some(&key))
-            .await?;
-        self.require_not_pending(&key)?;
-        self.modify_key(&key, |k, _| {
-            self.require_not_pending(k)?;
+        let request =
+            KeyRequest::new(Action::EnableKey, KeySource::Named(&raw)).need(Need::NotPending);
+        let key = self.access(caller, request).await?;
+        self.modify(&key, |k, _| {
             k.state = KeyState::Enabled;
             Ok(())
         })

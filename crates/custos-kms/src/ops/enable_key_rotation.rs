@@ -6,6 +6,7 @@ use custos_wire::shapes::{Empty, EnableKeyRotationRequest};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::AutoRotation;
 use crate::ops::{DAY_MS, check_key_id, require_rotatable};
 use crate::{Caller, Kms, KmsError};
@@ -30,24 +31,17 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let days = req.rotation_period_in_days.unwrap_or(DEFAULT_PERIOD_DAYS);
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize_with(
-            caller,
-            Action::EnableKeyRotation,
-            Some(&key),
-            &crate::authz::Conditions {
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::EnableKeyRotation, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
                 rotation_period_in_days: Some(days),
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_rotatable(&key)?;
+            });
+        let (key, ()) = self
+            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .await?;
         let now = self.now_ms();
-        self.modify_key(&key, |k, _| {
-            self.require_enabled(k)?;
+        self.modify(&key, |k, _| {
             // The next rotation is one period after the last automatic
             // rotation, or after creation; never in the past.
             let last = k

@@ -7,9 +7,10 @@ use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::ml_kem;
 use crate::model::{EncapsulationAlgorithm, KeyUsage};
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, public_key, require_usage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn, public_key};
 use crate::{Caller, Kms, KmsError};
 
 /// Model validation of the `EncapsulationAlgorithm` member.
@@ -37,28 +38,20 @@ impl<E: Engine> Kms<E> {
         self.check_grant_token_list(&req.grant_tokens)?;
 
         let raw = req.key_id.clone().unwrap_or_default();
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::Encapsulate,
-            Some(&key),
-            &crate::authz::Conditions::for_key_id(&raw),
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncapsulateDecapsulate, "Encapsulate")?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+        let request = KeyRequest::new(Action::Encapsulate, KeySource::Named(&raw))
+            .usage(KeyUsage::EncapsulateDecapsulate)
+            .dry_run(req.dry_run);
+        let authorized = self.access(caller, request).await?;
+        let key = authorized.key();
 
         let corrupt = || KmsError::Corrupt {
             what: format!("public key of {}", key.key_id),
         };
         let level = ml_kem(key.key_spec).ok_or_else(corrupt)?;
         let (ciphertext, mut secret) =
-            custos_crypto::kem::encapsulate(level, &public_key(&key)?).map_err(|_| corrupt())?;
+            custos_crypto::kem::encapsulate(level, &public_key(key)?).map_err(|_| corrupt())?;
         Ok(EncapsulateResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),
             shared_secret_ciphertext_blob: Blob(ciphertext),
             encapsulation_algorithm: EncapsulationAlgorithm::MlKem.as_str().to_owned(),

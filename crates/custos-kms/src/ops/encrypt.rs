@@ -11,11 +11,12 @@ use custos_wire::validation::Violations;
 
 use crate::algorithms::{check_rsa_plaintext, rsa_padding};
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::context::EncryptionContext;
 use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{
     check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn, public_key,
-    require_symmetric_algorithm, require_usage,
+    require_symmetric_algorithm,
 };
 use crate::{Caller, Kms, KmsError};
 
@@ -44,12 +45,8 @@ impl<E: Engine> Kms<E> {
         let plaintext = req.plaintext.unwrap_or_default();
         let context = context(req.encryption_context);
 
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::Encrypt,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::Encrypt, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
                 encryption_context: Some(&context),
                 // AWS fills in the default when the parameter is omitted.
                 encryption_algorithm: Some(
@@ -57,37 +54,39 @@ impl<E: Engine> Kms<E> {
                         .as_deref()
                         .unwrap_or("SYMMETRIC_DEFAULT"),
                 ),
-                ..crate::authz::Conditions::for_key_id(&raw)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncryptDecrypt, "Encrypt")?;
-        if key.key_spec != KeySpec::SymmetricDefault {
-            let (algorithm, padding) = rsa_padding(&key, req.encryption_algorithm.as_deref())?;
-            check_rsa_plaintext(&key, algorithm, plaintext.len())?;
-            refuse_asymmetric_context(&context)?;
-            if req.dry_run == Some(true) {
-                return Err(KmsError::DryRun);
-            }
-            let ciphertext = rsa_encrypt(&key, padding, &plaintext.0)?;
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::EncryptDecrypt)
+            .dry_run(req.dry_run);
+        // RSA keys: the padding for the algorithm; symmetric keys: none.
+        let (authorized, rsa) = self
+            .access_checked(caller, request, |a| {
+                let key = a.key();
+                if key.key_spec == KeySpec::SymmetricDefault {
+                    require_symmetric_algorithm(key, req.encryption_algorithm.as_deref())?;
+                    return Ok(None);
+                }
+                let (algorithm, padding) = rsa_padding(key, req.encryption_algorithm.as_deref())?;
+                check_rsa_plaintext(key, algorithm, plaintext.len())?;
+                refuse_asymmetric_context(&context)?;
+                Ok(Some((algorithm, padding)))
+            })
+            .await?;
+        let key = authorized.key();
+        if let Some((algorithm, padding)) = rsa {
+            let ciphertext = rsa_encrypt(key, padding, &plaintext.0)?;
             return Ok(EncryptResponse {
                 ciphertext_blob: Blob(ciphertext),
-                key_id: key_arn(&key),
+                key_id: key_arn(key),
                 encryption_algorithm: algorithm.as_str().to_owned(),
             });
         }
-        require_symmetric_algorithm(&key, req.encryption_algorithm.as_deref())?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
-
         let (blob, _) = self
-            .encrypt_with_current(&key, &context, &plaintext.0)
+            .encrypt_with_current(&authorized, &context, &plaintext.0)
             .await?;
         Ok(EncryptResponse {
             ciphertext_blob: Blob(blob),
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             encryption_algorithm: "SYMMETRIC_DEFAULT".to_owned(),
         })
     }

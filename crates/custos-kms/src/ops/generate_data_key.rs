@@ -7,10 +7,11 @@ use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::{DataKeySpec, KeyUsage};
+use crate::ops::generate_data_key_pair::require_symmetric_key;
 use crate::ops::{
     check_grant_tokens, check_key_id, context, data_key_length, key_arn, random_secret,
-    require_usage,
 };
 use crate::{Caller, Kms, KmsError};
 
@@ -46,7 +47,7 @@ impl<E: Engine> Kms<E> {
         let data_key = self
             .make_data_key(
                 caller,
-                "GenerateDataKey",
+                Action::GenerateDataKey,
                 DataKeyParams {
                     key_id: req.key_id,
                     encryption_context: req.encryption_context,
@@ -69,7 +70,7 @@ impl<E: Engine> Kms<E> {
     pub(crate) async fn make_data_key(
         &self,
         caller: &Caller,
-        operation: &'static str,
+        action: Action,
         req: DataKeyParams,
     ) -> Result<DataKey, KmsError> {
         let mut v = Violations::new();
@@ -84,40 +85,26 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         let context = context(req.encryption_context);
 
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            action(operation),
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(action, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
                 encryption_context: Some(&context),
-                ..crate::authz::Conditions::for_key_id(&raw)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
-        crate::ops::generate_data_key_pair::require_symmetric_key(&key, operation)?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::EncryptDecrypt)
+            .dry_run(req.dry_run);
+        let (authorized, ()) = self
+            .access_checked(caller, request, |a| require_symmetric_key(a.key(), action))
+            .await?;
 
         let plaintext = random_secret(len)?;
         let (ciphertext, material_id) = self
-            .encrypt_with_current(&key, &context, &plaintext.0)
+            .encrypt_with_current(&authorized, &context, &plaintext.0)
             .await?;
         Ok(DataKey {
             plaintext,
             ciphertext,
-            key_arn: key_arn(&key),
+            key_arn: key_arn(authorized.key()),
             material_id,
         })
-    }
-}
-
-fn action(operation: &'static str) -> Action {
-    match operation {
-        "GenerateDataKey" => Action::GenerateDataKey,
-        _ => Action::GenerateDataKeyWithoutPlaintext,
     }
 }

@@ -9,8 +9,9 @@ use custos_wire::validation::Violations;
 use custos_wire::{Blob, SecretBlob};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::{DataKeyPairSpec, KeySpec, KeyUsage};
-use crate::ops::{blocking, check_grant_tokens, check_key_id, context, key_arn, require_usage};
+use crate::ops::{blocking, check_grant_tokens, check_key_id, context, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 /// What both data-key-pair operations share.
@@ -46,7 +47,7 @@ impl<E: Engine> Kms<E> {
         let pair = self
             .make_data_key_pair(
                 caller,
-                "GenerateDataKeyPair",
+                Action::GenerateDataKeyPair,
                 DataKeyPairParams {
                     key_id: req.key_id,
                     key_pair_spec: req.key_pair_spec,
@@ -70,7 +71,7 @@ impl<E: Engine> Kms<E> {
     pub(crate) async fn make_data_key_pair(
         &self,
         caller: &Caller,
-        operation: &'static str,
+        action: Action,
         req: DataKeyPairParams,
     ) -> Result<DataKeyPair, KmsError> {
         let mut v = Violations::new();
@@ -94,44 +95,35 @@ impl<E: Engine> Kms<E> {
         let context = context(req.encryption_context);
 
         let raw = req.key_id.unwrap_or_default();
-        let key = self.resolve(caller, &raw).await?;
-        let action = if operation == "GenerateDataKeyPair" {
-            Action::GenerateDataKeyPair
-        } else {
-            Action::GenerateDataKeyPairWithoutPlaintext
-        };
-        self.authorize_with(
-            caller,
-            action,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(action, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
                 encryption_context: Some(&context),
                 data_key_pair_spec: Some(spec.as_str()),
-                ..crate::authz::Conditions::for_key_id(&raw)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::EncryptDecrypt, operation)?;
-        require_symmetric_key(&key, operation)?;
-        if spec == DataKeyPairSpec::Sm2 {
-            return Err(KmsError::UnsupportedOperation(
-                "KeyPairSpec SM2 is not supported in this Region".into(),
-            ));
-        }
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::EncryptDecrypt)
+            .dry_run(req.dry_run);
+        let (authorized, ()) = self
+            .access_checked(caller, request, |a| {
+                require_symmetric_key(a.key(), action)?;
+                if spec == DataKeyPairSpec::Sm2 {
+                    return Err(KmsError::UnsupportedOperation(
+                        "KeyPairSpec SM2 is not supported in this Region".into(),
+                    ));
+                }
+                Ok(())
+            })
+            .await?;
 
         let (private, public_key) = blocking(move || crate::material::data_key_pair(spec)).await?;
         let (private_ciphertext, material_id) = self
-            .encrypt_with_current(&key, &context, private.expose_secret())
+            .encrypt_with_current(&authorized, &context, private.expose_secret())
             .await?;
         Ok(DataKeyPair {
             private_plaintext: SecretBlob::new(private.expose_secret().to_vec()),
             private_ciphertext,
             public_key,
-            key_arn: key_arn(&key),
+            key_arn: key_arn(authorized.key()),
             spec,
             material_id,
         })
@@ -142,8 +134,9 @@ impl<E: Engine> Kms<E> {
 /// an RSA `ENCRYPT_DECRYPT` key passes the usage check but not this one.
 pub(crate) fn require_symmetric_key(
     key: &crate::model::KeyRecord,
-    operation: &str,
+    action: Action,
 ) -> Result<(), KmsError> {
+    let operation = action.name().trim_start_matches("kms:");
     if key.key_spec == KeySpec::SymmetricDefault {
         Ok(())
     } else {

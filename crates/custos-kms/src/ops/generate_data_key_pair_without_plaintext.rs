@@ -19,7 +19,7 @@ impl<E: Engine> Kms<E> {
         let pair = self
             .make_data_key_pair(
                 caller,
-                "GenerateDataKeyPairWithoutPlaintext",
+                crate::authz::Action::GenerateDataKeyPairWithoutPlaintext,
                 DataKeyPairParams {
                     key_id: req.key_id,
                     key_pair_spec: req.key_pair_spec,

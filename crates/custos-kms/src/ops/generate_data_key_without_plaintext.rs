@@ -19,7 +19,7 @@ impl<E: Engine> Kms<E> {
         let data_key = self
             .make_data_key(
                 caller,
-                "GenerateDataKeyWithoutPlaintext",
+                crate::authz::Action::GenerateDataKeyWithoutPlaintext,
                 DataKeyParams {
                     key_id: req.key_id,
                     encryption_context: req.encryption_context,

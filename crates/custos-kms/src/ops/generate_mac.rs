@@ -8,9 +8,10 @@ use custos_wire::validation::Violations;
 
 use crate::algorithms::incompatible;
 use crate::authz::Action;
+use crate::authz::access::{Authorized, KeyRequest, KeySource};
 use crate::material::{Material, hmac_algorithm};
 use crate::model::{KeyRecord, KeyUsage, MacAlgorithm};
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, require_usage};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 /// The members `GenerateMac` and `VerifyMac` share, validated.
@@ -81,37 +82,33 @@ impl<E: Engine> Kms<E> {
         )?;
         self.check_grant_token_list(&req.grant_tokens)?;
 
-        let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize_with(
-            caller,
-            Action::GenerateMac,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::GenerateMac, KeySource::Named(&params.key_id))
+            .conditions(crate::authz::Conditions {
                 mac_algorithm: Some(params.algorithm.as_str()),
-                ..crate::authz::Conditions::for_key_id(&params.key_id)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::GenerateVerifyMac, "GenerateMac")?;
-        require_mac_algorithm(&key, params.algorithm)?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::GenerateVerifyMac)
+            .dry_run(req.dry_run);
+        let (authorized, ()) = self
+            .access_checked(caller, request, |a| {
+                require_mac_algorithm(a.key(), params.algorithm)
+            })
+            .await?;
+        let key = authorized.key();
 
-        let (alg, mac_key) = self.hmac_key(&key).await?;
+        let (alg, mac_key) = self.hmac_key(&authorized).await?;
         let mac = custos_crypto::mac::hmac(alg, &mac_key, &params.message.0);
         Ok(GenerateMacResponse {
             mac: Blob(mac),
             mac_algorithm: params.algorithm.as_str().to_owned(),
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
         })
     }
 
     /// The HMAC key of an HMAC KMS key, and its hash.
     pub(crate) async fn hmac_key(
         &self,
-        key: &KeyRecord,
+        authorized: &Authorized,
     ) -> Result<
         (
             custos_crypto::mac::HmacAlgorithm,
@@ -119,7 +116,8 @@ impl<E: Engine> Kms<E> {
         ),
         KmsError,
     > {
-        match self.current_material(key).await? {
+        let key = authorized.key();
+        match self.current_material(authorized).await? {
             Material::Hmac(alg, secret) if Some(alg) == hmac_algorithm(key.key_spec) => {
                 Ok((alg, secret))
             }
@@ -198,6 +196,7 @@ mod tests {
                 .resolve(&caller, &created.key_metadata.key_id)
                 .await
                 .expect("resolve");
+            let key = crate::authz::access::Authorized::for_test(key);
             let (_, secret) = kms.hmac_key(&key).await.expect("key");
             assert_eq!(secret.len(), key_len);
             for len in [1usize, 63, 64, 65, 128, 4096] {
@@ -207,7 +206,7 @@ mod tests {
                         &caller,
                         GenerateMacRequest {
                             message: Some(SecretBlob::new(message.clone())),
-                            key_id: Some(key.key_id.clone()),
+                            key_id: Some(key.key().key_id.clone()),
                             mac_algorithm: Some(alg.into()),
                             ..GenerateMacRequest::default()
                         },

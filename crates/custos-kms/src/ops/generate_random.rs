@@ -39,7 +39,7 @@ impl<E: Engine> Kms<E> {
             ));
         }
 
-        self.authorize(caller, Action::GenerateRandom, None).await?;
+        self.authorize_account(caller, Action::GenerateRandom, &Default::default())?;
 
         Ok(GenerateRandomResponse {
             plaintext: random_secret(n)?,

@@ -5,6 +5,7 @@ use custos_wire::shapes::{GetKeyPolicyRequest, GetKeyPolicyResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::{check_key_id, check_policy_name};
 use crate::policy::DEFAULT_POLICY_NAME;
 use crate::{Caller, Kms, KmsError};
@@ -21,14 +22,16 @@ impl<E: Engine> Kms<E> {
         check_policy_name(&mut v, &req.policy_name);
         v.into_result()?;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
+        let raw = req.key_id.unwrap_or_default();
+        let request =
+            KeyRequest::new(Action::GetKeyPolicy, KeySource::Named(&raw)).need(Need::AnyState);
+        let (key, ()) = self
+            .access_checked(caller, request, |_| {
+                require_default_name(req.policy_name.as_deref())
+            })
             .await?;
-        self.authorize(caller, Action::GetKeyPolicy, Some(&key))
-            .await?;
-        require_default_name(req.policy_name.as_deref())?;
         Ok(GetKeyPolicyResponse {
-            policy: key.policy,
+            policy: key.into_key().policy,
             policy_name: DEFAULT_POLICY_NAME.to_owned(),
         })
     }

@@ -5,6 +5,7 @@ use custos_wire::Timestamp;
 use custos_wire::shapes::{GetKeyRotationStatusResponse, KeyIdRequest};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
 
@@ -15,11 +16,12 @@ impl<E: Engine> Kms<E> {
         req: KeyIdRequest,
     ) -> Result<GetKeyRotationStatusResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::GetKeyRotationStatus, Some(&key))
+        let request = KeyRequest::new(Action::GetKeyRotationStatus, KeySource::Named(&raw))
+            .need(Need::NotPending);
+        let (key, ()) = self
+            .access_checked(caller, request, |a| require_rotatable(a.key()))
             .await?;
-        self.require_not_pending(&key)?;
-        require_rotatable(&key)?;
+        let key = key.key();
         Ok(GetKeyRotationStatusResponse {
             key_rotation_enabled: key.rotation.is_some(),
             key_id: key.arn(),

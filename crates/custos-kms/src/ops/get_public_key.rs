@@ -7,6 +7,7 @@ use custos_wire::shapes::{GetPublicKeyRequest, GetPublicKeyResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn, names, public_key};
 use crate::{Caller, Kms, KmsError};
 
@@ -23,19 +24,23 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         self.check_grant_token_list(&req.grant_tokens)?;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::GetPublicKey, KeySource::Named(&raw));
+        let (key, ()) = self
+            .access_checked(caller, request, |a| {
+                let key = a.key();
+                if key.key_spec.is_asymmetric() {
+                    Ok(())
+                } else {
+                    Err(KmsError::UnsupportedOperation(format!(
+                        "{} key spec is {} which is not valid for GetPublicKey.",
+                        key_arn(key),
+                        key.key_spec.as_str()
+                    )))
+                }
+            })
             .await?;
-        self.authorize(caller, Action::GetPublicKey, Some(&key))
-            .await?;
-        self.require_enabled(&key)?;
-        if !key.key_spec.is_asymmetric() {
-            return Err(KmsError::UnsupportedOperation(format!(
-                "{} key spec is {} which is not valid for GetPublicKey.",
-                key_arn(&key),
-                key.key_spec.as_str()
-            )));
-        }
+        let key = key.into_key();
         let algorithms = key.key_spec.algorithms(key.key_usage);
         Ok(GetPublicKeyResponse {
             key_id: key_arn(&key),

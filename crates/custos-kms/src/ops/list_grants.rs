@@ -6,7 +6,8 @@ use custos_wire::Timestamp;
 use custos_wire::shapes::{GrantListEntry, ListGrantsRequest, ListGrantsResponse};
 use custos_wire::validation::Violations;
 
-use crate::authz::{Action, Conditions};
+use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::grants::GrantRecord;
 use crate::ops::{check_key_id, check_marker};
 use crate::{Caller, Kms, KmsError};
@@ -80,14 +81,9 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         check_grant_marker(req.marker.as_deref())?;
 
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::ListGrants,
-            Some(&key),
-            &Conditions::for_key_id(&raw),
-        )
-        .await?;
+        let request =
+            KeyRequest::new(Action::ListGrants, KeySource::Named(&raw)).need(Need::AnyState);
+        let key = self.access(caller, request).await?.into_key();
         let grants: Vec<GrantRecord> = self
             .grants_of(&key.key_id)
             .await?

@@ -5,6 +5,7 @@ use custos_wire::shapes::{ListKeyPoliciesRequest, ListKeyPoliciesResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::{check_key_id, check_limit, check_marker};
 use crate::policy::DEFAULT_POLICY_NAME;
 use crate::{Caller, Kms, KmsError};
@@ -27,11 +28,10 @@ impl<E: Engine> Kms<E> {
             )));
         }
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize(caller, Action::ListKeyPolicies, Some(&key))
-            .await?;
+        let raw = req.key_id.unwrap_or_default();
+        let request =
+            KeyRequest::new(Action::ListKeyPolicies, KeySource::Named(&raw)).need(Need::AnyState);
+        self.access(caller, request).await?;
         Ok(ListKeyPoliciesResponse {
             policy_names: vec![DEFAULT_POLICY_NAME.to_owned()],
             next_marker: None,

@@ -8,6 +8,7 @@ use custos_wire::shapes::{ListKeyRotationsRequest, ListKeyRotationsResponse, Rot
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::{check_key_id, check_limit, check_marker, require_rotatable};
 use crate::{Caller, Kms, KmsError};
 
@@ -44,13 +45,13 @@ impl<E: Engine> Kms<E> {
             None => None,
         };
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::ListKeyRotations, KeySource::Named(&raw))
+            .need(Need::NotPending);
+        let (key, ()) = self
+            .access_checked(caller, request, |a| require_rotatable(a.key()))
             .await?;
-        self.authorize(caller, Action::ListKeyRotations, Some(&key))
-            .await?;
-        self.require_not_pending(&key)?;
-        require_rotatable(&key)?;
+        let key = key.key();
 
         let current = key.current_material().map(|m| m.version);
         let mut rows = key

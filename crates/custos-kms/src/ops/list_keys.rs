@@ -38,7 +38,7 @@ impl<E: Engine> Kms<E> {
             None => None,
         };
 
-        self.authorize(caller, Action::ListKeys, None).await?;
+        self.authorize_account(caller, Action::ListKeys, &Default::default())?;
 
         let region = caller.region().as_str();
         let prefix = format!("{region}/").into_bytes();

@@ -5,7 +5,8 @@ use custos_wire::shapes::{ListResourceTagsRequest, ListResourceTagsResponse, Tag
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
-use crate::ops::{check_key_id, check_limit, check_marker, resolve_not_alias};
+use crate::authz::access::{KeyRequest, KeySource, Need};
+use crate::ops::{check_key_id, check_limit, check_marker};
 use crate::{Caller, Kms, KmsError};
 
 const DEFAULT_LIMIT: usize = 50;
@@ -27,11 +28,12 @@ impl<E: Engine> Kms<E> {
             .and_then(|l| usize::try_from(l).ok())
             .unwrap_or(DEFAULT_LIMIT);
 
-        let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize(caller, Action::ListResourceTags, Some(&key))
-            .await?;
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::ListResourceTags, KeySource::NamedNotAlias(&raw))
+            .need(Need::AnyState);
+        let key = self.access(caller, request).await?.into_key();
 
-        let mut tags = key.tags.clone();
+        let mut tags = key.tags;
         tags.sort();
         if let Some(m) = &req.marker
             && !tags.iter().any(|(k, _)| k == m)

@@ -30,12 +30,7 @@ impl<E: Engine> Kms<E> {
         let principal = req.retiring_principal.unwrap_or_default();
         crate::ops::list_grants::check_grant_marker(req.marker.as_deref())?;
 
-        self.authorize_resource(
-            caller,
-            Action::ListRetirableGrants,
-            "*",
-            &Conditions::default(),
-        )?;
+        self.authorize_account(caller, Action::ListRetirableGrants, &Conditions::default())?;
         // Grants of the caller's region, for a principal of the caller's
         // account: AWS asks for "a principal in your AWS account".
         let own_account = principal.split(':').nth(4) == Some(caller.account().as_str())

@@ -1,10 +1,20 @@
 //! The KMS operations, one module each, named after the operation.
 //!
 //! Every operation is an `impl` block on [`crate::Kms`] with one public
-//! async method taking the [`crate::Caller`] and the request shape, in
-//! three steps: **parse** (model validation, then the operation's own
-//! rules, into domain types), **apply** (resolution, authorization, state,
-//! usage — in AWS's order — then the work), **respond**.
+//! async method taking the [`crate::Caller`] and the request shape, and
+//! reads in the same order:
+//!
+//! 1. **parameters**: model validation, then the operation's own rules,
+//!    into domain types;
+//! 2. **the authorization request**: a `KeyRequest` naming the key, the
+//!    action (a type), the condition keys, the state and usage the
+//!    operation needs and the dry-run flag, given to `Kms::access` (see
+//!    `crate::authz::access`), which resolves, authorizes, checks state and
+//!    usage, runs the operation's own checks and stops a dry run, always
+//!    in that order; actions on no key call `Kms::authorize_account`;
+//! 3. **apply**, with the proof `access` returned (key material and key
+//!    record changes require it);
+//! 4. **response**.
 //!
 //! This module holds the parsing helpers the operations share.
 
@@ -59,7 +69,7 @@ use custos_wire::{SecretBlob, Timestamp};
 
 use crate::KmsError;
 use crate::context::EncryptionContext;
-use crate::model::{DataKeySpec, EncryptionAlgorithm, KeyRecord, KeySpec, KeyState, KeyUsage};
+use crate::model::{DataKeySpec, EncryptionAlgorithm, KeyRecord, KeySpec, KeyState};
 
 /// The `KeyId` member: 1 to 2048 characters.
 pub(crate) fn check_key_id(v: &mut Violations, member: &'static str, key_id: &Option<String>) {
@@ -127,23 +137,6 @@ pub(crate) fn random_secret(len: usize) -> Result<SecretBlob, KmsError> {
     let mut bytes = SecretBlob::new(vec![0u8; len]);
     custos_crypto::rand::fill(&mut bytes.0)?;
     Ok(bytes)
-}
-
-/// The usage check of cryptographic operations, with AWS's message.
-pub(crate) fn require_usage(
-    key: &KeyRecord,
-    usage: KeyUsage,
-    operation: &str,
-) -> Result<(), KmsError> {
-    if key.key_usage == usage {
-        Ok(())
-    } else {
-        Err(KmsError::InvalidKeyUsage(format!(
-            "{} key usage is {} which is not valid for {operation}.",
-            key_arn(key),
-            key.key_usage.as_str()
-        )))
-    }
 }
 
 /// The public key of an asymmetric key, DER `SubjectPublicKeyInfo`.
@@ -279,20 +272,6 @@ pub(crate) fn require_rotatable(key: &KeyRecord) -> Result<(), KmsError> {
 
 /// Days, in milliseconds.
 pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// Resolves a `KeyId` that must be a key id or key ARN (tag operations).
-pub(crate) async fn resolve_not_alias<E: custos_store::Engine>(
-    kms: &crate::Kms<E>,
-    caller: &crate::Caller,
-    raw: &str,
-) -> Result<KeyRecord, KmsError> {
-    if crate::names::KeyRef::parse(raw).is_ok_and(|r| r.is_alias()) {
-        return Err(KmsError::InvalidArn(
-            "Key Aliases are not supported for this operation".into(),
-        ));
-    }
-    kms.resolve(caller, raw).await
-}
 
 /// The `PolicyName` member: 1 to 128 word characters.
 pub(crate) fn check_policy_name(v: &mut Violations, name: &Option<String>) {

@@ -6,6 +6,7 @@ use custos_wire::shapes::{Empty, PutKeyPolicyRequest};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::get_key_policy::require_default_name;
 use crate::ops::{check_key_id, check_policy, check_policy_name};
 use crate::{Caller, Kms, KmsError, policy};
@@ -25,26 +26,22 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let document = req.policy.unwrap_or_default();
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
+        let raw = req.key_id.unwrap_or_default();
         let bypass = req.bypass_policy_lockout_safety_check == Some(true);
-        self.authorize_with(
-            caller,
-            Action::PutKeyPolicy,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::PutKeyPolicy, KeySource::Named(&raw))
+            .need(Need::NotPending)
+            .conditions(crate::authz::Conditions {
                 bypass_policy_lockout_safety_check: req.bypass_policy_lockout_safety_check,
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        require_default_name(req.policy_name.as_deref())?;
-        self.require_not_pending(&key)?;
-        let parsed = policy::check_document(&document)?;
-        self.check_lockout(caller, &key, &parsed, bypass)?;
-        self.modify_key(&key, |k, _| {
-            self.require_not_pending(k)?;
+            });
+        let (key, ()) = self
+            .access_checked(caller, request, |a| {
+                require_default_name(req.policy_name.as_deref())?;
+                let parsed = policy::check_document(&document)?;
+                self.check_lockout(caller, a.key(), &parsed, bypass)
+            })
+            .await?;
+        self.modify(&key, |k, _| {
             k.policy = document.clone();
             Ok(())
         })

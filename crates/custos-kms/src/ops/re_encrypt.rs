@@ -8,11 +8,12 @@ use custos_wire::validation::Violations;
 
 use crate::algorithms::{check_rsa_plaintext, rsa_padding};
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::{EncryptionAlgorithm, KeySpec, KeyUsage};
 use crate::ops::encrypt::{refuse_asymmetric_context, rsa_encrypt};
 use crate::ops::{
     check_encryption_algorithm, check_grant_tokens, check_key_id, context,
-    require_symmetric_algorithm, require_usage,
+    require_symmetric_algorithm,
 };
 use crate::{Caller, Kms, KmsError};
 
@@ -53,12 +54,8 @@ impl<E: Engine> Kms<E> {
 
         // The destination is resolved and checked first, so that a request
         // that cannot complete never decrypts anything.
-        let destination = self
-            .resolve(
-                caller,
-                req.destination_key_id.as_deref().unwrap_or_default(),
-            )
-            .await?;
+        let destination_raw = req.destination_key_id.as_deref().unwrap_or_default();
+        let destination = self.resolve(caller, destination_raw).await?;
         // The source key, as far as it can be known before decrypting: the
         // key the blob names (or the one the request names, for RSA).
         let source_id = match &req.source_key_id {
@@ -67,41 +64,38 @@ impl<E: Engine> Kms<E> {
                 .ok()
                 .map(|h| h.key_id.to_string()),
         };
-        self.authorize_with(
-            caller,
-            Action::ReEncryptTo,
-            Some(&destination),
-            &crate::authz::Conditions {
+        let same_key = source_id.map(|s| s == destination.key_id);
+        let source = KeySource::Found {
+            key: Box::new(destination),
+            named: Some(destination_raw),
+            from_ciphertext: false,
+        };
+        let request = KeyRequest::new(Action::ReEncryptTo, source)
+            .conditions(crate::authz::Conditions {
                 encryption_context: Some(&destination_context),
                 encryption_algorithm: Some(
                     req.destination_encryption_algorithm
                         .as_deref()
                         .unwrap_or("SYMMETRIC_DEFAULT"),
                 ),
-                request_alias: req
-                    .destination_key_id
-                    .as_deref()
-                    .and_then(crate::authz::request_alias),
-                re_encrypt_on_same_key: source_id.map(|s| s == destination.key_id),
+                re_encrypt_on_same_key: same_key,
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        self.require_enabled(&destination)?;
-        require_usage(&destination, KeyUsage::EncryptDecrypt, "ReEncrypt")?;
-        let rsa_destination = if destination.key_spec == KeySpec::SymmetricDefault {
-            require_symmetric_algorithm(
-                &destination,
-                req.destination_encryption_algorithm.as_deref(),
-            )?;
-            None
-        } else {
-            refuse_asymmetric_context(&destination_context)?;
-            Some(rsa_padding(
-                &destination,
-                req.destination_encryption_algorithm.as_deref(),
-            )?)
-        };
+            })
+            .usage(KeyUsage::EncryptDecrypt);
+        // RSA destinations: the algorithm and padding to encrypt with.
+        let (destination, rsa_destination) = self
+            .access_checked(caller, request, |a| {
+                let key = a.key();
+                let algorithm = req.destination_encryption_algorithm.as_deref();
+                if key.key_spec == KeySpec::SymmetricDefault {
+                    require_symmetric_algorithm(key, algorithm)?;
+                    Ok(None)
+                } else {
+                    refuse_asymmetric_context(&destination_context)?;
+                    Ok(Some(rsa_padding(key, algorithm)?))
+                }
+            })
+            .await?;
 
         let opened = self
             .open_blob(
@@ -111,8 +105,8 @@ impl<E: Engine> Kms<E> {
                 req.source_key_id.as_deref(),
                 &source_context,
                 req.source_encryption_algorithm.as_deref(),
-                req.dry_run == Some(true),
-                Some(&destination.key_id),
+                req.dry_run,
+                Some(&destination.key().key_id),
             )
             .await?;
         let (ciphertext, destination_material, destination_algorithm) = match rsa_destination {
@@ -131,16 +125,16 @@ impl<E: Engine> Kms<E> {
                 )
             }
             Some((algorithm, padding)) => {
-                check_rsa_plaintext(&destination, algorithm, opened.plaintext.len())?;
+                check_rsa_plaintext(destination.key(), algorithm, opened.plaintext.len())?;
                 let ciphertext =
-                    rsa_encrypt(&destination, padding, opened.plaintext.expose_secret())?;
+                    rsa_encrypt(destination.key(), padding, opened.plaintext.expose_secret())?;
                 (ciphertext, None, algorithm)
             }
         };
         Ok(ReEncryptResponse {
             ciphertext_blob: Blob(ciphertext),
             source_key_id: opened.key.arn(),
-            key_id: destination.arn(),
+            key_id: destination.key().arn(),
             source_encryption_algorithm: opened.algorithm.as_str().to_owned(),
             destination_encryption_algorithm: destination_algorithm.as_str().to_owned(),
             source_key_material_id: opened.material_id,

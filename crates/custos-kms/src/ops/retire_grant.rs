@@ -9,6 +9,7 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{Empty, RetireGrantRequest};
 use custos_wire::validation::Violations;
 
+use crate::authz::access::stop_dry_run;
 use crate::authz::{Action, Conditions};
 use crate::grants::grant_row;
 use crate::names::KeyUuid;
@@ -77,9 +78,7 @@ impl<E: Engine> Kms<E> {
                 &Conditions::default(),
             )?;
         }
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+        stop_dry_run(req.dry_run == Some(true))?;
         let row = grant_row(&grant.key_id, &grant.grant_id);
         let mut batch = Batch::new();
         batch

@@ -4,7 +4,8 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{Empty, RevokeGrantRequest};
 use custos_wire::validation::Violations;
 
-use crate::authz::{Action, Conditions};
+use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::grants::grant_row;
 use crate::ops::check_key_id;
 use crate::{Caller, Kms, KmsError};
@@ -24,25 +25,27 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         let grant_id = req.grant_id.unwrap_or_default();
 
+        // The key's grants are read before the decision, so that the
+        // grant's absence is one of the checks access makes (after
+        // authorization: an unauthorized caller learns nothing of them).
         let key = self.resolve(caller, &raw).await?;
-        self.authorize_with(
-            caller,
-            Action::RevokeGrant,
-            Some(&key),
-            &Conditions::for_key_id(&raw),
-        )
-        .await?;
-        let found = self
-            .grants_of(&key.key_id)
-            .await?
-            .into_iter()
-            .find(|(g, _)| g.grant_id == grant_id);
-        let Some((grant, bytes)) = found else {
-            return Err(KmsError::NotFound(format!("Grant ID {grant_id} not found")));
+        let grants = self.grants_of(&key.key_id).await?;
+        let source = KeySource::Found {
+            key: Box::new(key),
+            named: Some(&raw),
+            from_ciphertext: false,
         };
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+        let request = KeyRequest::new(Action::RevokeGrant, source)
+            .need(Need::AnyState)
+            .dry_run(req.dry_run);
+        let (_, (grant, bytes)) = self
+            .access_checked(caller, request, |_| {
+                grants
+                    .into_iter()
+                    .find(|(g, _)| g.grant_id == grant_id)
+                    .ok_or_else(|| KmsError::NotFound(format!("Grant ID {grant_id} not found")))
+            })
+            .await?;
         let row = grant_row(&grant.key_id, &grant.grant_id);
         let mut batch = Batch::new();
         batch

@@ -6,6 +6,7 @@ use custos_store::Engine;
 use custos_wire::shapes::{KeyIdRequest, KeyIdResponse};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::RotationType;
 use crate::ops::{require_rotatable, required_key_id};
 use crate::{Caller, Kms, KmsError};
@@ -20,15 +21,13 @@ impl<E: Engine> Kms<E> {
         req: KeyIdRequest,
     ) -> Result<KeyIdResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
-        let key = self.resolve(caller, &raw).await?;
-        self.authorize(caller, Action::RotateKeyOnDemand, Some(&key))
+        let request = KeyRequest::new(Action::RotateKeyOnDemand, KeySource::Named(&raw));
+        let (key, ()) = self
+            .access_checked(caller, request, |a| require_rotatable(a.key()))
             .await?;
-        self.require_enabled(&key)?;
-        require_rotatable(&key)?;
         let now = self.now_ms();
         let key = self
-            .modify_key(&key, |k, batch| {
-                self.require_enabled(k)?;
+            .modify(&key, |k, batch| {
                 let done = k
                     .materials
                     .iter()

@@ -9,6 +9,7 @@ use custos_wire::shapes::{ScheduleKeyDeletionRequest, ScheduleKeyDeletionRespons
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::model::KeyState;
 use crate::ops::{DAY_MS, check_key_id};
 use crate::{Caller, Kms, KmsError};
@@ -32,24 +33,17 @@ impl<E: Engine> Kms<E> {
         v.range("pendingWindowInDays", Some(days), 7, 30);
         v.into_result()?;
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize_with(
-            caller,
-            Action::ScheduleKeyDeletion,
-            Some(&key),
-            &crate::authz::Conditions {
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::ScheduleKeyDeletion, KeySource::Named(&raw))
+            .need(Need::NotPending)
+            .conditions(crate::authz::Conditions {
                 pending_window_in_days: Some(days),
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        self.require_not_pending(&key)?;
+            });
+        let key = self.access(caller, request).await?;
         let deletion_ms = self.now_ms() + days * DAY_MS;
         let key = self
-            .modify_key(&key, |k, _| {
-                self.require_not_pending(k)?;
+            .modify(&key, |k, _| {
                 k.state = KeyState::PendingDeletion;
                 k.deletion_ms = Some(deletion_ms);
                 k.pending_window_days = u32::try_from(days).ok();

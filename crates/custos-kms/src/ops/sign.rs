@@ -9,9 +9,10 @@ use custos_wire::validation::Violations;
 
 use crate::algorithms::signing_plan;
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::Material;
 use crate::model::{KeyUsage, MessageType, SigningAlgorithm};
-use crate::ops::{blocking, check_grant_tokens, check_key_id, key_arn, require_usage};
+use crate::ops::{blocking, check_grant_tokens, check_key_id, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 /// What `Sign` and `Verify` validate alike.
@@ -74,31 +75,27 @@ impl<E: Engine> Kms<E> {
         )?;
         self.check_grant_token_list(&req.grant_tokens)?;
 
-        let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize_with(
-            caller,
-            Action::Sign,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::Sign, KeySource::Named(&params.key_id))
+            .conditions(crate::authz::Conditions {
                 signing_algorithm: Some(params.algorithm.as_str()),
                 message_type: Some(params.message_type.as_str()),
-                ..crate::authz::Conditions::for_key_id(&params.key_id)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::SignVerify, "Sign")?;
-        let plan = signing_plan(
-            &key,
-            params.algorithm,
-            params.message_type,
-            params.message.len(),
-        )?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::SignVerify)
+            .dry_run(req.dry_run);
+        let (authorized, plan) = self
+            .access_checked(caller, request, |a| {
+                signing_plan(
+                    a.key(),
+                    params.algorithm,
+                    params.message_type,
+                    params.message.len(),
+                )
+            })
+            .await?;
+        let key = authorized.key();
 
-        let material = self.current_material(&key).await?;
+        let material = self.current_material(&authorized).await?;
         let Material::Signing(signing_key) = material else {
             return Err(KmsError::Corrupt {
                 what: format!("signing key {}", key.key_id),
@@ -108,7 +105,7 @@ impl<E: Engine> Kms<E> {
         let signature =
             blocking(move || Ok(signing_key.sign(plan.scheme, plan.input(&message.0))?)).await?;
         Ok(SignResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             signature: Blob(signature),
             signing_algorithm: params.algorithm.as_str().to_owned(),
         })

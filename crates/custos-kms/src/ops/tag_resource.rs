@@ -5,8 +5,9 @@ use custos_wire::shapes::{Empty, TagResourceRequest};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
+use crate::ops::check_key_id;
 use crate::ops::create_key::{check_tag_rules, check_tags};
-use crate::ops::{check_key_id, resolve_not_alias};
 use crate::{Caller, Kms, KmsError};
 
 /// AWS's quota of tags per key.
@@ -39,20 +40,15 @@ impl<E: Engine> Kms<E> {
             .collect();
         check_tag_rules(&tags)?;
 
-        let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize_with(
-            caller,
-            Action::TagResource,
-            Some(&key),
-            &crate::authz::Conditions {
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::TagResource, KeySource::NamedNotAlias(&raw))
+            .need(Need::NotPending)
+            .conditions(crate::authz::Conditions {
                 request_tags: &tags,
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        self.require_not_pending(&key)?;
-        self.modify_key(&key, |k, _| {
-            self.require_not_pending(k)?;
+            });
+        let key = self.access(caller, request).await?;
+        self.modify(&key, |k, _| {
             for (tag_key, value) in &tags {
                 match k.tags.iter_mut().find(|(existing, _)| existing == tag_key) {
                     Some(slot) => slot.1 = value.clone(),

@@ -5,7 +5,8 @@ use custos_wire::shapes::{Empty, UntagResourceRequest};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
-use crate::ops::{check_key_id, resolve_not_alias};
+use crate::authz::access::{KeyRequest, KeySource, Need};
+use crate::ops::check_key_id;
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -24,20 +25,15 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let remove = req.tag_keys.unwrap_or_default();
 
-        let key = resolve_not_alias(self, caller, &req.key_id.unwrap_or_default()).await?;
-        self.authorize_with(
-            caller,
-            Action::UntagResource,
-            Some(&key),
-            &crate::authz::Conditions {
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::UntagResource, KeySource::NamedNotAlias(&raw))
+            .need(Need::NotPending)
+            .conditions(crate::authz::Conditions {
                 tag_keys: &remove,
                 ..crate::authz::Conditions::default()
-            },
-        )
-        .await?;
-        self.require_not_pending(&key)?;
-        self.modify_key(&key, |k, _| {
-            self.require_not_pending(k)?;
+            });
+        let key = self.access(caller, request).await?;
+        self.modify(&key, |k, _| {
             k.tags.retain(|(tag_key, _)| !remove.contains(tag_key));
             Ok(())
         })

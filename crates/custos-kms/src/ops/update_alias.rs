@@ -5,10 +5,10 @@ use custos_store::{Batch, Engine, StoreError, Table};
 use custos_wire::shapes::{Empty, UpdateAliasRequest};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::keys::{alias_row, encode_alias};
-use crate::model::KeyState;
 use crate::names::{KeyUuid, alias_arn};
-use crate::ops::{key_arn, parse_alias_target};
+use crate::ops::parse_alias_target;
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -45,18 +45,26 @@ impl<E: Engine> Kms<E> {
             &alias_arn(caller.region(), caller.account(), &alias),
             &crate::authz::Conditions::default(),
         )?;
-        self.authorize(caller, Action::UpdateAlias, Some(&new_key))
-            .await?;
-        if let Some(old_key) = &old_key {
-            self.authorize(caller, Action::UpdateAlias, Some(old_key))
-                .await?;
-        }
-        if new_key.state == KeyState::PendingDeletion {
-            return Err(KmsError::InvalidState(format!(
-                "{} is pending deletion.",
-                key_arn(&new_key)
-            )));
-        }
+        // Both keys: the one the alias leaves and the one it moves to.
+        let source = KeySource::Found {
+            key: Box::new(new_key),
+            named: Some(&target),
+            from_ciphertext: false,
+        };
+        let request = KeyRequest::new(Action::UpdateAlias, source).need(Need::NotPendingDeletion);
+        let new_key = self.access(caller, request).await?.into_key();
+        let old_key = match old_key {
+            Some(key) => {
+                let source = KeySource::Found {
+                    key: Box::new(key),
+                    named: None,
+                    from_ciphertext: false,
+                };
+                let request = KeyRequest::new(Action::UpdateAlias, source).need(Need::AnyState);
+                Some(self.access(caller, request).await?.into_key())
+            }
+            None => None,
+        };
         if let Some(old_key) = &old_key
             && (old_key.key_spec != new_key.key_spec || old_key.key_usage != new_key.key_usage)
         {

@@ -5,6 +5,7 @@ use custos_wire::shapes::{Empty, UpdateKeyDescriptionRequest};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource, Need};
 use crate::ops::check_key_id;
 use crate::{Caller, Kms, KmsError};
 
@@ -22,14 +23,11 @@ impl<E: Engine> Kms<E> {
         v.into_result()?;
         let description = req.description.unwrap_or_default();
 
-        let key = self
-            .resolve(caller, &req.key_id.unwrap_or_default())
-            .await?;
-        self.authorize(caller, Action::UpdateKeyDescription, Some(&key))
-            .await?;
-        self.require_not_pending(&key)?;
-        self.modify_key(&key, |k, _| {
-            self.require_not_pending(k)?;
+        let raw = req.key_id.unwrap_or_default();
+        let request = KeyRequest::new(Action::UpdateKeyDescription, KeySource::Named(&raw))
+            .need(Need::NotPending);
+        let key = self.access(caller, request).await?;
+        self.modify(&key, |k, _| {
             k.description = description.clone();
             Ok(())
         })

@@ -8,10 +8,11 @@ use custos_wire::shapes::{VerifyRequest, VerifyResponse};
 
 use crate::algorithms::signing_plan;
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::signing_kind;
 use crate::model::KeyUsage;
 use crate::ops::sign::parse_sign_params;
-use crate::ops::{key_arn, public_key, require_usage};
+use crate::ops::{key_arn, public_key};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -41,40 +42,36 @@ impl<E: Engine> Kms<E> {
         self.check_grant_token_list(&req.grant_tokens)?;
         let signature = signature.unwrap_or_default().0;
 
-        let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize_with(
-            caller,
-            Action::Verify,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::Verify, KeySource::Named(&params.key_id))
+            .conditions(crate::authz::Conditions {
                 signing_algorithm: Some(params.algorithm.as_str()),
                 message_type: Some(params.message_type.as_str()),
-                ..crate::authz::Conditions::for_key_id(&params.key_id)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::SignVerify, "Verify")?;
-        let plan = signing_plan(
-            &key,
-            params.algorithm,
-            params.message_type,
-            params.message.len(),
-        )?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::SignVerify)
+            .dry_run(req.dry_run);
+        let (authorized, plan) = self
+            .access_checked(caller, request, |a| {
+                signing_plan(
+                    a.key(),
+                    params.algorithm,
+                    params.message_type,
+                    params.message.len(),
+                )
+            })
+            .await?;
+        let key = authorized.key();
 
         let corrupt = || KmsError::Corrupt {
             what: format!("public key of {}", key.key_id),
         };
         let kind = signing_kind(key.key_spec).ok_or_else(corrupt)?;
-        let verifying = VerifyingKey::from_der(kind, &public_key(&key)?).map_err(|_| corrupt())?;
+        let verifying = VerifyingKey::from_der(kind, &public_key(key)?).map_err(|_| corrupt())?;
         verifying
             .verify(plan.scheme, plan.input(&params.message.0), &signature)
             .map_err(|_| KmsError::InvalidSignature)?;
         Ok(VerifyResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             signature_valid: true,
             signing_algorithm: params.algorithm.as_str().to_owned(),
         })

@@ -5,9 +5,10 @@ use custos_store::Engine;
 use custos_wire::shapes::{VerifyMacRequest, VerifyMacResponse};
 
 use crate::authz::Action;
+use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::KeyUsage;
 use crate::ops::generate_mac::{parse_mac_params, require_mac_algorithm};
-use crate::ops::{key_arn, require_usage};
+use crate::ops::key_arn;
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -30,30 +31,26 @@ impl<E: Engine> Kms<E> {
         self.check_grant_token_list(&req.grant_tokens)?;
         let mac = mac.unwrap_or_default().0;
 
-        let key = self.resolve(caller, &params.key_id).await?;
-        self.authorize_with(
-            caller,
-            Action::VerifyMac,
-            Some(&key),
-            &crate::authz::Conditions {
+        let request = KeyRequest::new(Action::VerifyMac, KeySource::Named(&params.key_id))
+            .conditions(crate::authz::Conditions {
                 mac_algorithm: Some(params.algorithm.as_str()),
-                ..crate::authz::Conditions::for_key_id(&params.key_id)
-            },
-        )
-        .await?;
-        self.require_enabled(&key)?;
-        require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
-        require_mac_algorithm(&key, params.algorithm)?;
-        if req.dry_run == Some(true) {
-            return Err(KmsError::DryRun);
-        }
+                ..crate::authz::Conditions::default()
+            })
+            .usage(KeyUsage::GenerateVerifyMac)
+            .dry_run(req.dry_run);
+        let (authorized, ()) = self
+            .access_checked(caller, request, |a| {
+                require_mac_algorithm(a.key(), params.algorithm)
+            })
+            .await?;
+        let key = authorized.key();
 
-        let (alg, mac_key) = self.hmac_key(&key).await?;
+        let (alg, mac_key) = self.hmac_key(&authorized).await?;
         if !custos_crypto::mac::hmac_verify(alg, &mac_key, &params.message.0, &mac) {
             return Err(KmsError::InvalidMac);
         }
         Ok(VerifyMacResponse {
-            key_id: key_arn(&key),
+            key_id: key_arn(key),
             mac_valid: true,
             mac_algorithm: params.algorithm.as_str().to_owned(),
         })

@@ -519,8 +519,11 @@ fn parse_number(s: &str) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-/// Reads an instant as IAM does: epoch seconds, or ISO 8601 (a full RFC 3339
-/// timestamp, a date, or a date and time without offset, taken as UTC).
+/// Reads an instant as IAM does: epoch seconds, or ISO 8601 in the W3C
+/// profile AWS names ("W3C implementations of the ISO 8601 date formats":
+/// `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`, `…Thh:mm:ssTZD`,
+/// `…Thh:mm:ss.sTZD`), a date and time without offset taken as UTC. A bare
+/// `YYYY` is read as epoch seconds, as `aws:EpochTime` values are written.
 pub(crate) fn parse_date(s: &str) -> Option<i128> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -546,7 +549,27 @@ pub(crate) fn parse_date(s: &str) -> Option<i128> {
     if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
         return Some(d.midnight().assume_utc().unix_timestamp_nanos());
     }
-    None
+    // The two W3C forms RFC 3339 lacks: hours and minutes with a numeric
+    // offset, and a year and month. Found by `tests/differential.rs`, which
+    // generated `2024-06-01T14:00+02:00` and saw the policy refused.
+    if let Ok(t) = OffsetDateTime::parse(
+        s,
+        format_description!(
+            "[year]-[month]-[day]T[hour]:[minute][offset_hour sign:mandatory]:[offset_minute]"
+        ),
+    ) {
+        return Some(t.unix_timestamp_nanos());
+    }
+    let (year, month) = s.split_once('-')?;
+    if year.len() != 4
+        || month.len() != 2
+        || !(year.bytes().chain(month.bytes())).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+    let first = Date::from_calendar_date(year.parse().ok()?, month, 1).ok()?;
+    Some(first.midnight().assume_utc().unix_timestamp_nanos())
 }
 
 /// The six parts of an ARN (`arn:partition:service:region:account:resource`,
@@ -736,6 +759,35 @@ mod tests {
                 "{op} {v}"
             );
         }
+        // The W3C forms AWS names ("You must specify date/time values with
+        // one of the W3C implementations of the ISO 8601 date formats or in
+        // epoch (UNIX) time"), in the policy and in the request.
+        let w3c: &[(&str, &str, bool)] = &[
+            ("DateEquals", "2024-06-01T14:00+02:00", true),
+            ("DateEquals", "2024-06-01T12:00Z", true),
+            ("DateEquals", "2024-06-01T12:00:00.0Z", true),
+            ("DateLessThan", "2024-07", true),
+            ("DateGreaterThan", "2024-06", true),
+        ];
+        for (op, v, want) in w3c {
+            assert_eq!(
+                check(json!({ *op: { "aws:CurrentTime": v } }), &ctx),
+                *want,
+                "{op} {v}"
+            );
+        }
+        assert!(check(
+            json!({"DateEquals": {"aws:CurrentTime": "2024-06-01T00:00:00Z"}}),
+            &ctx_with("aws:CurrentTime", "2024-06")
+        ));
+        assert!(check(
+            json!({"DateEquals": {"aws:CurrentTime": "2024-06-01T12:00:00Z"}}),
+            &ctx_with("aws:CurrentTime", "2024-06-01T13:00+01:00")
+        ));
+        assert_eq!(parse_date("2024-13"), None);
+        assert_eq!(parse_date("24-06"), None);
+        // Plain digits are epoch seconds, never a W3C year.
+        assert_eq!(parse_date("2024"), Some(2024 * 1_000_000_000));
         let epoch = ctx_with("aws:EpochTime", "1717243200");
         assert!(check(
             json!({"DateGreaterThan": {"aws:EpochTime": "2024-01-01T00:00:00Z"}}),

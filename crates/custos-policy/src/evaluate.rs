@@ -133,21 +133,28 @@ impl Statement {
             return PrincipalMatch::No;
         }
         if let Some(resources) = &self.resources {
+            // Every variable in the list is resolved before the list is
+            // read, rather than stopping at the first match: an
+            // unresolvable variable makes the statement not apply (IAM User
+            // Guide, "Variables and tags": a key that is not present means
+            // "any attempt to match it fails and causes the statement to be
+            // invalid"), whatever else the list holds and in whatever order.
+            // Stopping early let `["*", "…/${aws:username}"]` apply to a
+            // caller without a user name while the same list in the other
+            // order did not.
             let mut listed = false;
             for pattern in &resources.items {
                 let hit = match pattern {
+                    ResourcePattern::Compiled(_) if listed => continue,
                     ResourcePattern::Compiled(p) => p.matches(request.resource, Case::Sensitive),
                     ResourcePattern::Template(t) => match t.resolve_pattern(request.context) {
                         Some(pieces) => matches_pieces(&pieces, request.resource, Case::Sensitive),
-                        // An unresolvable variable makes the statement not
-                        // apply, rather than letting `NotResource` match.
+                        // Not applying, rather than letting `NotResource`
+                        // match.
                         None => return PrincipalMatch::No,
                     },
                 };
-                if hit {
-                    listed = true;
-                    break;
-                }
+                listed |= hit;
             }
             if listed == resources.negated {
                 return PrincipalMatch::No;
@@ -667,6 +674,47 @@ mod tests {
             )),
             Effect::Allow
         );
+    }
+
+    #[test]
+    fn unresolvable_resource_variable_voids_the_statement_in_any_order() {
+        // IAM User Guide, "Variables and tags": for a key that is not
+        // present, "any attempt to match it fails and causes the statement
+        // to be invalid". A role session has no aws:username.
+        let empty = Context::new();
+        let mut named = Context::new();
+        named.insert("aws:username", "alice");
+        let var = "arn:aws:iam::111122223333:user/${aws:username}";
+        // (member, resource list, context has aws:username, expected)
+        let cases: &[(&str, &[&str], bool, Effect)] = &[
+            ("Resource", &[var, "*"], false, Effect::NotApplicable),
+            ("Resource", &["*", var], false, Effect::NotApplicable),
+            ("NotResource", &[var], false, Effect::NotApplicable),
+            (
+                "NotResource",
+                &["arn:aws:s3:::x", var],
+                false,
+                Effect::NotApplicable,
+            ),
+            ("Resource", &[var, "*"], true, Effect::Allow),
+            ("Resource", &["*", var], true, Effect::Allow),
+            ("Resource", &["arn:aws:s3:::x", var], true, Effect::Allow),
+            ("NotResource", &[var], true, Effect::NotApplicable),
+        ];
+        for &(member, resources, has_name, want) in cases {
+            let text = serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Allow", "Action": "iam:GetUser", member: resources},
+            })
+            .to_string();
+            let p = policy(PolicyKind::Identity, &text);
+            let ctx = if has_name { &named } else { &empty };
+            assert_eq!(
+                p.evaluate(&Request::new("iam:GetUser", ALICE, alice(), ctx)),
+                want,
+                "{text} with aws:username: {has_name}"
+            );
+        }
     }
 
     #[test]

@@ -52,6 +52,10 @@
 //! and ARNs case-sensitively. See `condition` for the details and the two
 //! places where AWS is silent and a choice was made.
 //!
+//! `tests/differential.rs` checks these semantics against `iam-rs`, an
+//! independent evaluator, on generated policies and requests, and lists
+//! where the two differ by design and which AWS sentence decides it.
+//!
 //! # What it does not do
 //!
 //! - No I/O and no knowledge of users, roles, keys or grants: checking that

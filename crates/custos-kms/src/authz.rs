@@ -160,6 +160,28 @@ pub struct Conditions<'a> {
     pub request_tags: &'a [(String, String)],
     /// `aws:TagKeys` of `UntagResource`.
     pub tag_keys: &'a [String],
+    /// The grant a `CreateGrant` asks for: `kms:GrantOperations`,
+    /// `kms:GranteePrincipal`, `kms:RetiringPrincipal`,
+    /// `kms:GrantConstraintType`.
+    pub grant: Option<GrantConditions<'a>>,
+    /// `kms:GrantIsForAWSResource` (`CreateGrant`, `ListGrants`,
+    /// `RevokeGrant`): always false here, as no AWS service calls Custos on
+    /// a user's behalf.
+    pub grant_is_for_aws_resource: Option<bool>,
+    /// `kms:ResourceAliases`: the key's aliases. Filled in by the decision
+    /// itself, and only when a policy tests the key (reading them costs a
+    /// scan of the account's aliases).
+    pub resource_aliases: &'a [String],
+}
+
+/// The condition keys of the grant a `CreateGrant` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantConditions<'a> {
+    pub operations: &'a [String],
+    pub grantee_principal: &'a str,
+    pub retiring_principal: Option<&'a str>,
+    /// `EncryptionContextEquals` and/or `EncryptionContextSubset`.
+    pub constraint_types: &'a [&'a str],
 }
 
 /// The properties of a key a request creates.
@@ -307,6 +329,19 @@ impl<E: custos_store::Engine> Kms<E> {
         conditions: &Conditions<'_>,
     ) -> Result<Option<crate::grants::GrantRecord>, KmsError> {
         let key_policy = self.policy_cache.get(&key.key_id, &key.policy)?;
+        // The key's aliases, only when a policy that takes part reads them.
+        let aliases;
+        let with_aliases;
+        let conditions = if mentions(caller, &key_policy, "kms:ResourceAliases") {
+            aliases = self.aliases_of(key).await?;
+            with_aliases = Conditions {
+                resource_aliases: &aliases,
+                ..conditions.clone()
+            };
+            &with_aliases
+        } else {
+            conditions
+        };
         let refusal = match self.decide(caller, action, Some(key), Some(&key_policy), conditions) {
             Ok(()) => return Ok(None),
             Err(refusal) => refusal,
@@ -469,6 +504,18 @@ impl<E: custos_store::Engine> Kms<E> {
     }
 }
 
+/// Whether the key policy or any policy of the caller tests `name`.
+fn mentions(caller: &Caller, key_policy: &Policy, name: &str) -> bool {
+    let policies = caller.policies();
+    key_policy.mentions_condition_key(name)
+        || policies
+            .identity
+            .iter()
+            .chain(policies.session.iter())
+            .chain(policies.boundary.iter())
+            .any(|p| p.mentions_condition_key(name))
+}
+
 /// The key's condition keys.
 fn key_conditions<'a>(context: &mut Context<'a>, key: &'a KeyRecord) {
     context.insert("kms:KeySpec", key.key_spec.as_str());
@@ -537,6 +584,31 @@ fn request_conditions<'a>(context: &mut Context<'a>, c: &Conditions<'a>) {
     }
     for (k, v) in c.request_tags {
         context.insert(Cow::Owned(format!("aws:RequestTag/{k}")), v.as_str());
+    }
+    if let Some(g) = c.grant {
+        context.insert_many(
+            "kms:GrantOperations",
+            g.operations.iter().map(String::as_str),
+        );
+        context.insert("kms:GranteePrincipal", g.grantee_principal);
+        if let Some(r) = g.retiring_principal {
+            context.insert("kms:RetiringPrincipal", r);
+        }
+        if !g.constraint_types.is_empty() {
+            context.insert_many(
+                "kms:GrantConstraintType",
+                g.constraint_types.iter().copied(),
+            );
+        }
+    }
+    if let Some(v) = c.grant_is_for_aws_resource {
+        context.insert_bool("kms:GrantIsForAWSResource", v);
+    }
+    if !c.resource_aliases.is_empty() {
+        context.insert_many(
+            "kms:ResourceAliases",
+            c.resource_aliases.iter().map(String::as_str),
+        );
     }
     if !c.request_tags.is_empty() {
         context.insert_many(

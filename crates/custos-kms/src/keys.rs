@@ -220,6 +220,37 @@ impl<E: Engine> Kms<E> {
             .ok_or_else(|| Self::key_not_found(region, &account, &id))
     }
 
+    /// The names of the aliases of `key` (`alias/…`), for
+    /// `kms:ResourceAliases`: a scan of its account's aliases in its region.
+    pub(crate) async fn aliases_of(&self, key: &KeyRecord) -> Result<Vec<String>, KmsError> {
+        let (Some(region), Some(account)) = (
+            self.served_region(&key.region).cloned(),
+            AccountId::parse(&key.account_id),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let prefix = alias_prefix(&region, &account);
+        let mut names = Vec::new();
+        let mut cursor: Option<Vec<u8>> = None;
+        loop {
+            let rows = self
+                .engine()
+                .scan(Table::Aliases, &prefix, cursor.as_deref(), 1000)
+                .await?;
+            let exhausted = rows.len() < 1000;
+            for (row, bytes) in rows {
+                let record = decode_alias(&bytes)?;
+                if record.key_id == key.key_id {
+                    names.push(record.alias_name);
+                }
+                cursor = Some(row);
+            }
+            if exhausted {
+                return Ok(names);
+            }
+        }
+    }
+
     async fn resolve_alias(
         &self,
         region: &Region,

@@ -47,6 +47,16 @@ pub(crate) struct Condition {
     entries: Vec<KeyCondition>,
 }
 
+impl Condition {
+    /// Whether an entry tests the condition key `name` (keys compare
+    /// without regard to case, as IAM's do).
+    pub(crate) fn mentions(&self, name: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.key.eq_ignore_ascii_case(name))
+    }
+}
+
 /// One operator applied to one key with its list of values.
 #[derive(Clone, Debug)]
 struct KeyCondition {

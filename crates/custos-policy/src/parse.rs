@@ -269,6 +269,15 @@ impl Policy {
         self.statements.len()
     }
 
+    /// Whether a statement's `Condition` tests the key `name`: lets a caller
+    /// skip computing a costly condition key no policy reads.
+    pub fn mentions_condition_key(&self, name: &str) -> bool {
+        self.statements
+            .iter()
+            .filter_map(|s| s.condition.as_ref())
+            .any(|c| c.mentions(name))
+    }
+
     /// Every `AWS` principal named in `Principal` or `NotPrincipal`, as
     /// written (`*` left out): account ids, root ARNs, user, role and session
     /// ARNs. AWS refuses a policy naming a principal that does not exist;
@@ -440,6 +449,19 @@ mod tests {
         assert_eq!(p.kind(), PolicyKind::Resource);
         assert_eq!(p.statement_count(), 1);
         assert_eq!(p.principal_arns(), ["arn:aws:iam::111122223333:root"]);
+    }
+
+    #[test]
+    fn says_which_condition_keys_it_tests() {
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"ForAnyValue:StringLike":{"KMS:ResourceAliases":"alias/app-*"}}}]}"#,
+            PolicyKind::Identity,
+        )
+        .expect("valid");
+        assert!(p.mentions_condition_key("kms:ResourceAliases"));
+        assert!(!p.mentions_condition_key("kms:RequestAlias"));
+        let plain = Policy::parse(KEY_DEFAULT, PolicyKind::Resource).expect("valid");
+        assert!(!plain.mentions_condition_key("kms:ResourceAliases"));
     }
 
     #[test]

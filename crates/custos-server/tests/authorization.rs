@@ -1835,3 +1835,134 @@ async fn create_alias_needs_permission_on_the_alias_and_on_the_key() {
         .collect();
     assert_eq!(names, ["alias/team-a"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_aliases_condition_follows_the_keys_aliases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let admin_iam = iam(&server);
+    let admin = kms_as(&server, &Keys::admin());
+    // The example of AWS's "kms:ResourceAliases": keys with an alias
+    // matching `alias/finance*`, whatever their id.
+    let ivy = kms_as(&server, &user_with_key(&admin_iam, "ivy").await);
+    put_user_policy(
+        &admin_iam,
+        "ivy",
+        "finance-keys",
+        &identity_policy(&[json!({
+            "Effect": "Allow",
+            "Action": "kms:Encrypt",
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/finance*"}},
+        })]),
+    )
+    .await;
+    let key = new_key(&admin).await;
+    assert_denied(
+        encrypt_with(&ivy, &key, &[]).await,
+        &denied(
+            &user_arn("ivy"),
+            "kms:Encrypt",
+            &arn(&key),
+            &no_identity_allows("kms:Encrypt"),
+        ),
+    );
+    admin
+        .create_alias()
+        .alias_name("alias/finance-reports")
+        .target_key_id(&key)
+        .send()
+        .await
+        .expect("CreateAlias");
+    encrypt_with(&ivy, &key, &[])
+        .await
+        .expect("Encrypt by key id once the key has a matching alias");
+    encrypt_with(&ivy, "alias/finance-reports", &[])
+        .await
+        .expect("Encrypt by the alias");
+    admin
+        .delete_alias()
+        .alias_name("alias/finance-reports")
+        .send()
+        .await
+        .expect("DeleteAlias");
+    assert_denied(
+        encrypt_with(&ivy, &key, &[]).await,
+        &denied(
+            &user_arn("ivy"),
+            "kms:Encrypt",
+            &arn(&key),
+            &no_identity_allows("kms:Encrypt"),
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_condition_keys_limit_what_grants_a_principal_may_create() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let admin_iam = iam(&server);
+    let admin = kms_as(&server, &Keys::admin());
+    let jay = kms_as(&server, &user_with_key(&admin_iam, "jay").await);
+    user_with_key(&admin_iam, "worker").await;
+    // Jay may give `worker` grants for Decrypt and Encrypt only, with an
+    // encryption context constraint, and never for an AWS resource.
+    let policy = key_policy(&[
+        account_statement(ACCOUNT),
+        statement_if(
+            "Allow",
+            &user_arn("jay"),
+            &["kms:CreateGrant"],
+            json!({
+                "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Encrypt"]},
+                "StringEquals": {
+                    "kms:GranteePrincipal": user_arn("worker"),
+                    "kms:GrantConstraintType": "EncryptionContextSubset",
+                },
+                "Bool": {"kms:GrantIsForAWSResource": "false"},
+            }),
+        ),
+    ]);
+    let key = key_with_policy(&admin, &policy).await;
+    let constraints = aws_sdk_kms::types::GrantConstraints::builder()
+        .encryption_context_subset("tenant", "acme")
+        .build();
+    let grant = |grantee: String, ops: Vec<aws_sdk_kms::types::GrantOperation>, c: bool| {
+        let mut req = jay
+            .create_grant()
+            .key_id(&key)
+            .grantee_principal(grantee)
+            .set_operations(Some(ops));
+        if c {
+            req = req.constraints(constraints.clone());
+        }
+        req.send()
+    };
+    use aws_sdk_kms::types::GrantOperation as Op;
+    grant(user_arn("worker"), vec![Op::Decrypt], true)
+        .await
+        .expect("a grant within every condition");
+    let refused = denied(
+        &user_arn("jay"),
+        "kms:CreateGrant",
+        &arn(&key),
+        &no_identity_allows("kms:CreateGrant"),
+    );
+    assert_denied(
+        grant(
+            user_arn("worker"),
+            vec![Op::Decrypt, Op::ReEncryptFrom],
+            true,
+        )
+        .await,
+        &refused,
+    );
+    assert_denied(
+        grant(user_arn("jay"), vec![Op::Decrypt], true).await,
+        &refused,
+    );
+    assert_denied(
+        grant(user_arn("worker"), vec![Op::Decrypt], false).await,
+        &refused,
+    );
+}

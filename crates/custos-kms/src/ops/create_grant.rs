@@ -10,8 +10,8 @@ use custos_store::{Batch, Engine, Table};
 use custos_wire::shapes::{CreateGrantRequest, CreateGrantResponse, GrantConstraints};
 use custos_wire::validation::Violations;
 
-use crate::authz::Action;
 use crate::authz::access::{Authorized, KeyRequest, KeySource};
+use crate::authz::{Action, Conditions, GrantConditions};
 use crate::grants::{GRANT_FORMAT, GrantRecord, MAX_GRANTS_PER_KEY, grant_row};
 use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{check_grant_tokens, check_key_id, key_arn};
@@ -172,8 +172,32 @@ impl<E: Engine> Kms<E> {
             c.encryption_context_subset.is_some() || c.encryption_context_equals.is_some()
         });
 
-        let request =
-            KeyRequest::new(Action::CreateGrant, KeySource::Named(&raw)).dry_run(req.dry_run);
+        let constraint_types: Vec<&str> = constraints
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.encryption_context_equals
+                        .as_ref()
+                        .map(|_| "EncryptionContextEquals"),
+                    c.encryption_context_subset
+                        .as_ref()
+                        .map(|_| "EncryptionContextSubset"),
+                ]
+            })
+            .flatten()
+            .collect();
+        let request = KeyRequest::new(Action::CreateGrant, KeySource::Named(&raw))
+            .conditions(Conditions {
+                grant: Some(GrantConditions {
+                    operations: &operations,
+                    grantee_principal: req.grantee_principal.as_deref().unwrap_or_default(),
+                    retiring_principal: req.retiring_principal.as_deref(),
+                    constraint_types: &constraint_types,
+                }),
+                grant_is_for_aws_resource: Some(false),
+                ..Conditions::default()
+            })
+            .dry_run(req.dry_run);
         let authorized = self
             .access_checked(caller, request, |a| {
                 check_grant_fits(a, &operations, &constraints, caller)

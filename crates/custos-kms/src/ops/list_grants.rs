@@ -81,8 +81,12 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         check_grant_marker(req.marker.as_deref())?;
 
-        let request =
-            KeyRequest::new(Action::ListGrants, KeySource::Named(&raw)).need(Need::AnyState);
+        let request = KeyRequest::new(Action::ListGrants, KeySource::Named(&raw))
+            .conditions(crate::authz::Conditions {
+                grant_is_for_aws_resource: Some(false),
+                ..crate::authz::Conditions::default()
+            })
+            .need(Need::AnyState);
         let key = self.access(caller, request).await?.into_key();
         let grants: Vec<GrantRecord> = self
             .grants_of(&key.key_id)

@@ -36,6 +36,10 @@ impl<E: Engine> Kms<E> {
             from_ciphertext: false,
         };
         let request = KeyRequest::new(Action::RevokeGrant, source)
+            .conditions(crate::authz::Conditions {
+                grant_is_for_aws_resource: Some(false),
+                ..crate::authz::Conditions::default()
+            })
             .need(Need::AnyState)
             .dry_run(req.dry_run);
         let (_, (grant, bytes)) = self

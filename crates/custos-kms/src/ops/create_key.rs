@@ -23,6 +23,10 @@ struct Params {
     policy: Option<String>,
     bypass_lockout_check: bool,
     tags: Vec<(String, String)>,
+    /// As requested, for the condition keys; what Custos cannot make yet is
+    /// refused after authorization, as AWS decides authorization first.
+    origin: String,
+    multi_region: bool,
 }
 
 fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
@@ -85,19 +89,6 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
             "Custom key store {id} does not exist; Custos has no custom key stores."
         )));
     }
-    match req.origin.as_deref() {
-        None | Some("AWS_KMS") => {}
-        Some(origin) => {
-            return Err(KmsError::UnsupportedOperation(format!(
-                "Origin {origin} is not supported by Custos yet."
-            )));
-        }
-    }
-    if req.multi_region == Some(true) {
-        return Err(KmsError::UnsupportedOperation(
-            "Multi-Region keys are not supported by Custos.".into(),
-        ));
-    }
     if spec == KeySpec::Sm2 {
         // SM2 exists only in AWS's China regions; elsewhere AWS answers so.
         return Err(KmsError::UnsupportedOperation(
@@ -126,6 +117,10 @@ fn parse(req: CreateKeyRequest) -> Result<Params, KmsError> {
         policy: req.policy,
         bypass_lockout_check: req.bypass_policy_lockout_safety_check == Some(true),
         tags,
+        origin: req
+            .origin
+            .unwrap_or_else(|| Origin::AwsKms.as_str().to_owned()),
+        multi_region: req.multi_region == Some(true),
     })
 }
 
@@ -201,8 +196,8 @@ impl<E: Engine> Kms<E> {
         let new_key = crate::authz::NewKey {
             key_spec: params.spec.as_str(),
             key_usage: params.usage.as_str(),
-            origin: Origin::AwsKms.as_str(),
-            multi_region: false,
+            origin: &params.origin,
+            multi_region: params.multi_region,
         };
         self.authorize_account(
             caller,
@@ -215,21 +210,34 @@ impl<E: Engine> Kms<E> {
                 ..crate::authz::Conditions::default()
             },
         )?;
+        let id = KeyUuid::generate()?;
         if !params.tags.is_empty() {
-            // Tagging at creation needs `kms:TagResource` too.
+            // Tagging at creation needs `kms:TagResource` too, on the new
+            // key's ARN, by identity policies (the key has no policy yet).
             self.authorize_resource(
                 caller,
                 Action::TagResource,
-                "*",
+                &crate::names::key_arn(caller.region(), caller.account(), &id),
                 &crate::authz::Conditions {
                     request_tags: &params.tags,
                     ..crate::authz::Conditions::default()
                 },
             )?;
         }
+        if params.origin != Origin::AwsKms.as_str() {
+            return Err(KmsError::UnsupportedOperation(format!(
+                "Origin {} is not supported by Custos yet.",
+                params.origin
+            )));
+        }
+        if params.multi_region {
+            return Err(KmsError::UnsupportedOperation(
+                "Multi-Region keys are not supported by Custos.".into(),
+            ));
+        }
 
         let given_policy = params.policy.is_some();
-        let id = KeyUuid::generate()?.to_string();
+        let id = id.to_string();
         let now = self.now_ms();
         let record = KeyRecord {
             format: KEY_RECORD_FORMAT,

@@ -98,6 +98,9 @@ impl<E: Engine> Kms<E> {
         let request = KeyRequest::new(action, KeySource::Named(&raw))
             .conditions(crate::authz::Conditions {
                 encryption_context: Some(&context),
+                // The algorithm the data key is encrypted with, as AWS
+                // reports it for these operations.
+                encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
                 data_key_pair_spec: Some(spec.as_str()),
                 ..crate::authz::Conditions::default()
             })

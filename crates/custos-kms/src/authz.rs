@@ -54,6 +54,9 @@ macro_rules! actions {
         }
 
         impl Action {
+            /// Every action.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
             /// The action as policies spell it: `kms:Decrypt`.
             pub fn name(self) -> &'static str {
                 match self { $(Action::$variant => $name,)* }
@@ -311,6 +314,7 @@ impl<E: custos_store::Engine> Kms<E> {
         conditions: &Conditions<'_>,
     ) -> Result<(), KmsError> {
         debug_assert!(!action.is_on_key(), "{} is on a key", action.name());
+        self.take_quota(caller, action, None, None)?;
         self.decide(caller, action, None, None, conditions)
             .map_err(|refusal| KmsError::AccessDenied(refusal.message(caller, action.name(), "*")))
     }

@@ -61,6 +61,11 @@ pub enum KmsError {
     /// An action on a name AWS reserves (aliases under `alias/aws/`).
     #[error("")]
     NotAuthorized,
+    /// A request quota is used up (`crate::quotas`).
+    #[error(
+        "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+    )]
+    Throttled,
     /// `DryRun` was set and the request would have succeeded.
     #[error("The request would succeed if DryRun wasn\u{2019}t specified.")]
     DryRun,

@@ -47,6 +47,7 @@ pub mod model;
 pub mod names;
 pub mod ops;
 pub mod policy;
+pub mod quotas;
 pub mod root_key;
 pub mod scheduler;
 pub(crate) use custos_crypto::seal;
@@ -175,6 +176,8 @@ pub struct Kms<E> {
     anchor: std::sync::Mutex<Option<(i64, i64)>>,
     /// Key policies, parsed once per text.
     policy_cache: authz::PolicyCache,
+    /// Request quotas (off unless configured).
+    limiter: quotas::Limiter,
 }
 
 impl<E> std::fmt::Debug for Kms<E> {
@@ -222,6 +225,7 @@ impl<E: Engine> Kms<E> {
             clock: settings.clock,
             anchor: std::sync::Mutex::new(None),
             policy_cache: authz::PolicyCache::default(),
+            limiter: quotas::Limiter::default(),
         })
     }
 
@@ -284,6 +288,12 @@ impl<E: Engine> Kms<E> {
         let wrapped = hex::decode(&record.wrapped_store_key).map_err(|_| OpenError::Corrupt)?;
         let store_key = root.unwrap(&wrapped, &store_key_aad(&record.installation_id))?;
         Ok((account, store_key))
+    }
+
+    /// Applies request quotas (none by default).
+    pub fn with_quotas(mut self, quotas: quotas::Quotas) -> Self {
+        self.limiter = quotas::Limiter::new(quotas);
+        self
     }
 
     /// The store key's sealer, shared with the domains beside this one

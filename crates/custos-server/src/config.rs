@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use custos_crypto::SecretBytes;
+use custos_kms::quotas::Quotas;
 use custos_kms::{AccountId, Region};
 use serde::Deserialize;
 
@@ -26,6 +27,20 @@ pub struct ConfigFile {
     pub insecure_plain_http: Option<bool>,
     #[serde(default)]
     pub bootstrap: BootstrapFile,
+    #[serde(default)]
+    pub quotas: QuotasFile,
+}
+
+/// `[quotas]`: request quotas per account and region (see
+/// `custos_kms::quotas`). Off unless configured.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotasFile {
+    /// `none` (the default) or `aws`.
+    pub preset: Option<String>,
+    /// Requests per second by quota class, over the preset's.
+    #[serde(default)]
+    pub rates: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +97,8 @@ pub struct Config {
     pub enable_tls12: bool,
     /// Bootstrap credentials given explicitly, for test rigs.
     pub bootstrap: Option<(String, SecretBytes)>,
+    /// Request quotas.
+    pub quotas: Quotas,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -262,6 +279,13 @@ impl Config {
                 ));
             }
         };
+        let mut quotas = Quotas::preset(file.quotas.preset.as_deref().unwrap_or("none"))
+            .map_err(|e| invalid("quotas.preset", e.to_string()))?;
+        for (class, rate) in &file.quotas.rates {
+            quotas
+                .set(class, *rate)
+                .map_err(|e| invalid("quotas.rates", e.to_string()))?;
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -270,6 +294,7 @@ impl Config {
             tls,
             enable_tls12,
             bootstrap,
+            quotas,
         })
     }
 }
@@ -290,6 +315,32 @@ mod tests {
         assert!(matches!(c.tls, TlsSource::Generated));
         assert!(!c.enable_tls12);
         assert!(c.bootstrap.is_none());
+    }
+
+    #[test]
+    fn quotas_are_off_by_default_and_read_from_the_file() {
+        let c = Config::resolve(ConfigFile::default(), Overrides::default()).expect("valid");
+        assert!(c.quotas.is_empty());
+        let f =
+            file("[quotas]\npreset = \"aws\"\n[quotas.rates]\nsymmetric = 20000\nCreateKey = 1\n");
+        let c = Config::resolve(f, Overrides::default()).expect("valid");
+        let mut want = Quotas::aws();
+        want.set("symmetric", 20_000.0).expect("class");
+        want.set("CreateKey", 1.0).expect("class");
+        assert_eq!(c.quotas, want);
+        for bad in [
+            "[quotas]\npreset = \"fast\"\n",
+            "[quotas.rates]\nEncrypt = 10\n",
+            "[quotas.rates]\nsymmetric = -1\n",
+        ] {
+            assert!(
+                matches!(
+                    Config::resolve(file(bad), Overrides::default()),
+                    Err(ConfigError::Invalid { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -228,6 +228,7 @@ fn kms_to_wire(e: &KmsError) -> (ErrorCode, Option<String>) {
         KmsError::InvalidGrantId(m) => with(C::InvalidGrantIdException, m),
         KmsError::NotAuthorized => (C::NotAuthorizedException, None),
         KmsError::DryRun => (C::DryRunOperationException, Some(e.to_string())),
+        KmsError::Throttled => (C::ThrottlingException, Some(e.to_string())),
         KmsError::Store(_) | KmsError::Crypto(_) | KmsError::Corrupt { .. } => {
             (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
         }
@@ -436,6 +437,15 @@ mod tests {
                 "NotAuthorizedException",
                 400,
                 None,
+            ),
+            (
+                KmsError::Throttled.into(),
+                "ThrottlingException",
+                400,
+                Some(
+                    "You have exceeded the rate at which you may call KMS. Reduce the frequency \
+                     of your calls.",
+                ),
             ),
             (
                 KmsError::DryRun.into(),

@@ -267,7 +267,8 @@ pub async fn start_with_clock(
             clock,
         },
     )
-    .await?;
+    .await?
+    .with_quotas(config.quotas.clone());
     let iam = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
     let bootstrap = iam
         .ensure_bootstrap(kms.account(), config.bootstrap)

@@ -7,7 +7,9 @@
 //! needs, and whether the request is a dry run. [`Kms::access`] then takes
 //! the steps in AWS's order, always all of them and always in that order:
 //!
-//! 1. resolve the key (`NotFoundException` first, whatever the policies);
+//! 1. resolve the key (`NotFoundException` first, whatever the policies),
+//!    and count the request against the caller's quota
+//!    (`ThrottlingException`, `crate::quotas`);
 //! 2. authorize (key policy, identity policies, grants: `crate::authz`);
 //! 3. check the key's state (`DisabledException`, `KMSInvalidStateException`);
 //! 4. check the key's usage (`InvalidKeyUsageException`);
@@ -97,6 +99,9 @@ pub(crate) struct KeyRequest<'a> {
     need: Need,
     usage: Option<KeyUsage>,
     dry_run: bool,
+    /// Whether the request counts against the caller's quota (a request
+    /// that reaches two keys counts once).
+    counted: bool,
 }
 
 impl<'a> KeyRequest<'a> {
@@ -115,7 +120,16 @@ impl<'a> KeyRequest<'a> {
             need: Need::Enabled,
             usage: None,
             dry_run: false,
+            // `ReEncrypt` counts once, as its `ReEncryptTo` half.
+            counted: action != Action::ReEncryptFrom,
         }
+    }
+
+    /// The second key of a request that reaches two: not counted again
+    /// against the caller's quota.
+    pub(crate) fn uncounted(mut self) -> Self {
+        self.counted = false;
+        self
     }
 
     /// The request's condition keys (`kms:RequestAlias` is filled in from
@@ -195,6 +209,7 @@ impl<E: Engine> Kms<E> {
             need,
             usage,
             dry_run,
+            counted,
         } = request;
         let (key, named, vague) = match source {
             KeySource::Named(raw) => (self.resolve(caller, raw).await?, Some(raw), false),
@@ -212,6 +227,16 @@ impl<E: Engine> Kms<E> {
                 from_ciphertext,
             } => (*key, named, from_ciphertext && named.is_none()),
         };
+        // Throttled before the decision: a request over its quota costs
+        // no policy evaluation.
+        if counted {
+            self.take_quota(
+                caller,
+                action,
+                Some((key.key_spec, key.key_usage)),
+                conditions.data_key_pair_spec,
+            )?;
+        }
         if conditions.request_alias.is_none() {
             conditions.request_alias = named.and_then(request_alias);
         }

@@ -28,6 +28,7 @@ impl<E: Engine> Kms<E> {
         v.length("grantId", req.grant_id.as_deref(), 1, 128);
         v.into_result()?;
 
+        self.take_quota(caller, Action::RetireGrant, None, None)?;
         // The grant: named by its token, or by key and grant id.
         let (key, grant_id) = match (&req.grant_token, &req.key_id, &req.grant_id) {
             (Some(token), _, _) => {

@@ -60,7 +60,9 @@ impl<E: Engine> Kms<E> {
                     named: None,
                     from_ciphertext: false,
                 };
-                let request = KeyRequest::new(Action::UpdateAlias, source).need(Need::AnyState);
+                let request = KeyRequest::new(Action::UpdateAlias, source)
+                    .need(Need::AnyState)
+                    .uncounted();
                 Some(self.access(caller, request).await?.into_key())
             }
             None => None,

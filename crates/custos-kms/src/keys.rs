@@ -107,6 +107,52 @@ pub(crate) fn decode_key(bytes: &[u8]) -> Result<KeyRecord, KmsError> {
     }
 }
 
+/// Key records decoded before, with the bytes they were decoded from: a
+/// record read again is decoded again only if its bytes changed. Every read
+/// still goes to the store and the bytes are compared whole, so the cache
+/// can never serve a stale record (nothing to invalidate, on one node or
+/// many); it saves the JSON decoding of the record and its key policy,
+/// which a profile showed costing more than the policy's evaluation.
+#[derive(Default)]
+pub(crate) struct DecodedKeys {
+    records: std::sync::RwLock<std::collections::HashMap<Vec<u8>, Decoded>>,
+}
+
+/// A record's bytes and the record they encode.
+type Decoded = (Vec<u8>, KeyRecord);
+
+/// Beyond this many keys the cache starts over.
+const MAX_DECODED_KEYS: usize = 4096;
+
+impl std::fmt::Debug for DecodedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedKeys").finish_non_exhaustive()
+    }
+}
+
+impl DecodedKeys {
+    /// The record `bytes` (read from `row`) encode.
+    fn decode(&self, row: &[u8], bytes: Vec<u8>) -> Result<KeyRecord, KmsError> {
+        // A panic while holding the lock leaves whole entries behind.
+        if let Some((seen, record)) = self
+            .records
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(row)
+            && *seen == bytes
+        {
+            return Ok(record.clone());
+        }
+        let record = decode_key(&bytes)?;
+        let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
+        if records.len() >= MAX_DECODED_KEYS {
+            records.clear();
+        }
+        records.insert(row.to_vec(), (bytes, record.clone()));
+        Ok(record)
+    }
+}
+
 pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, KmsError> {
     serde_json::to_vec(record).map_err(|_| KmsError::Corrupt {
         what: "key record".into(),
@@ -137,7 +183,7 @@ impl<E: Engine> Kms<E> {
     ) -> Result<Option<KeyRecord>, KmsError> {
         let row = key_row(region.as_str(), &id.to_string());
         match self.engine().get(Table::Keys, &row).await? {
-            Some(bytes) => decode_key(&bytes).map(Some),
+            Some(bytes) => self.decoded_keys().decode(&row, bytes).map(Some),
             None => Ok(None),
         }
     }

@@ -178,6 +178,11 @@ pub struct Kms<E> {
     policy_cache: authz::PolicyCache,
     /// Request quotas (off unless configured).
     limiter: quotas::Limiter,
+    /// Key records, decoded once per content.
+    decoded_keys: keys::DecodedKeys,
+    /// Who exists, for the principals of key policies (none: not checked,
+    /// as in unit tests without identities).
+    principals: Option<Arc<dyn policy::PrincipalDirectory>>,
 }
 
 impl<E> std::fmt::Debug for Kms<E> {
@@ -226,6 +231,8 @@ impl<E: Engine> Kms<E> {
             anchor: std::sync::Mutex::new(None),
             policy_cache: authz::PolicyCache::default(),
             limiter: quotas::Limiter::default(),
+            decoded_keys: keys::DecodedKeys::default(),
+            principals: None,
         })
     }
 
@@ -296,6 +303,31 @@ impl<E: Engine> Kms<E> {
         self
     }
 
+    /// Checks the principals of key policies against `directory`.
+    pub fn with_principals(mut self, directory: Arc<dyn policy::PrincipalDirectory>) -> Self {
+        self.principals = Some(directory);
+        self
+    }
+
+    /// Refuses a key policy naming a principal that does not exist, as AWS
+    /// does (`MalformedPolicyDocumentException`).
+    pub(crate) async fn check_principals(
+        &self,
+        policy: &custos_policy::Policy,
+    ) -> Result<(), KmsError> {
+        let Some(directory) = &self.principals else {
+            return Ok(());
+        };
+        for principal in policy.principal_arns() {
+            if !directory.exists(principal).await? {
+                return Err(KmsError::MalformedPolicyDocument(
+                    policy::INVALID_PRINCIPALS.into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The store key's sealer, shared with the domains beside this one
     /// (IAM), which seal their records under the same key.
     pub fn store_sealer(&self) -> Arc<Sealer> {
@@ -337,6 +369,10 @@ impl<E: Engine> Kms<E> {
 
     pub(crate) fn engine(&self) -> &E {
         &self.engine
+    }
+
+    pub(crate) fn decoded_keys(&self) -> &keys::DecodedKeys {
+        &self.decoded_keys
     }
 
     pub(crate) fn sealer(&self) -> &Sealer {

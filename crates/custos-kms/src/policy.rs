@@ -6,10 +6,45 @@
 //! The lockout safety check runs through the real evaluator
 //! (`Kms::check_lockout`).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use custos_policy::{Policy, PolicyKind};
 
 use crate::KmsError;
 use crate::names::AccountId;
+
+/// Who exists: the principals a key policy may name. AWS refuses a key
+/// policy naming a user, role or account it does not know; the identities
+/// live in the IAM domain, which implements this.
+pub trait PrincipalDirectory: Send + Sync {
+    /// Whether `principal` (an account id, or an account root, user, role
+    /// or role session ARN) names an existing principal.
+    fn exists<'a>(
+        &'a self,
+        principal: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, KmsError>> + Send + 'a>>;
+}
+
+impl<E: custos_store::Engine> PrincipalDirectory for custos_iam::Iam<E> {
+    fn exists<'a>(
+        &'a self,
+        principal: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, KmsError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.principal_exists(principal).await.map_err(|e| match e {
+                custos_iam::IamError::Store(s) => KmsError::Store(s),
+                _ => KmsError::Corrupt {
+                    what: "identity records".into(),
+                },
+            })
+        })
+    }
+}
+
+/// AWS's refusal of a key policy naming a principal that does not exist.
+pub(crate) const INVALID_PRINCIPALS: &str =
+    "Policy contains a statement with one or more invalid principals.";
 
 /// The name of the only key policy a key has.
 pub const DEFAULT_POLICY_NAME: &str = "default";

@@ -269,6 +269,9 @@ pub async fn start_with_clock(
     )
     .await?
     .with_quotas(config.quotas.clone());
+    // Key policies may name only principals that exist.
+    let directory = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
+    let kms = kms.with_principals(Arc::new(directory));
     let iam = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
     let bootstrap = iam
         .ensure_bootstrap(kms.account(), config.bootstrap)

@@ -1974,3 +1974,46 @@ async fn grant_condition_keys_limit_what_grants_a_principal_may_create() {
         &refused,
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_policies_may_name_only_principals_that_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let admin_iam = iam(&server);
+    let admin = kms_as(&server, &Keys::admin());
+    let key = new_key(&admin).await;
+    let naming = |principal: &str| {
+        key_policy(&[
+            account_statement(ACCOUNT),
+            statement("Allow", principal, &["kms:Decrypt"]),
+        ])
+    };
+    let invalid = "Policy contains a statement with one or more invalid principals.";
+    for ghost in [
+        user_arn("nobody"),
+        role_arn("no-such-role"),
+        "arn:aws:iam::999988887777:root".to_owned(),
+    ] {
+        let refused = expect_error(
+            admin
+                .put_key_policy()
+                .key_id(&key)
+                .policy(naming(&ghost))
+                .send()
+                .await,
+            "MalformedPolicyDocumentException",
+            400,
+        );
+        assert_eq!(refused, invalid, "{ghost}");
+        let refused = expect_error(
+            admin.create_key().policy(naming(&ghost)).send().await,
+            "MalformedPolicyDocumentException",
+            400,
+        );
+        assert_eq!(refused, invalid, "{ghost}");
+    }
+    // Once the user exists, the same policy is accepted.
+    user_with_key(&admin_iam, "nobody").await;
+    put_key_policy(&admin, &key, &naming(&user_arn("nobody"))).await;
+    key_with_policy(&admin, &naming(&user_arn("nobody"))).await;
+}

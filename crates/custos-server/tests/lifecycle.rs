@@ -676,6 +676,8 @@ async fn key_policies() {
         "stored and returned exactly"
     );
 
+    // A policy for another user only (who must exist to be named).
+    common::iam::user_with_key(&common::iam::iam(&server), "someone-else").await;
     let lockout = format!(
         "{{\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"arn:aws:iam::{ACCOUNT}:user/someone-else\"}},\
          \"Action\":\"kms:*\",\"Resource\":\"*\"}}]}}"

@@ -204,7 +204,9 @@ impl<E: Engine> Iam<E> {
         Ok(())
     }
 
-    async fn principal_exists(&self, principal: &str) -> Result<bool, IamError> {
+    /// Whether `principal` (an account id, or an account root, user, role
+    /// or role session ARN) names a principal of this Custos.
+    pub async fn principal_exists(&self, principal: &str) -> Result<bool, IamError> {
         // A bare account id or an account's root.
         let account_only = |s: &str| AccountId::parse(s);
         if let Some(a) = account_only(principal) {

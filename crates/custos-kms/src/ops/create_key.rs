@@ -268,6 +268,7 @@ impl<E: Engine> Kms<E> {
         };
         if given_policy {
             let policy = crate::policy::check_document(&record.policy)?;
+            self.check_principals(&policy).await?;
             self.check_lockout(caller, &record, &policy, params.bypass_lockout_check)?;
         }
         // Private keys are generated on the blocking pool: an RSA-4096 key

@@ -34,13 +34,15 @@ impl<E: Engine> Kms<E> {
                 bypass_policy_lockout_safety_check: req.bypass_policy_lockout_safety_check,
                 ..crate::authz::Conditions::default()
             });
-        let (key, ()) = self
+        let (key, parsed) = self
             .access_checked(caller, request, |a| {
                 require_default_name(req.policy_name.as_deref())?;
                 let parsed = policy::check_document(&document)?;
-                self.check_lockout(caller, a.key(), &parsed, bypass)
+                self.check_lockout(caller, a.key(), &parsed, bypass)?;
+                Ok(parsed)
             })
             .await?;
+        self.check_principals(&parsed).await?;
         self.modify(&key, |k, _| {
             k.policy = document.clone();
             Ok(())

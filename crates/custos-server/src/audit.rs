@@ -1,56 +1,472 @@
-//! The audit step.
+//! The audit step, at the edge: every request the server answers becomes
+//! one CloudTrail event (`custos_audit::Event`) in the audit log, and the
+//! response is sent only once that event is durable. If it cannot be
+//! written, the client gets an internal error instead of its result (fail
+//! closed); while the log is known unwritable, requests are refused before
+//! they reach the domain, so a refused request changes nothing.
 //!
-//! Every request that reaches dispatch produces one [`AuditEvent`], written
-//! to the [`AuditSink`] *before* the response is sent; if the sink fails,
-//! the client gets an internal error instead of its result (fail closed).
-//! The event carries no secret: no plaintext, no data key, no signature, no
-//! secret access key — only who asked for what, on which key, and how it
-//! ended.
-//!
-//! This stage of Custos ships one sink, [`LogSink`], which writes the
-//! event to the log. The tamper-evident CloudTrail-format log plugs in
-//! here.
+//! What goes into an event is what the edge saw (who, from where, over
+//! which TLS, which operation, which parameters, how it ended) and what the
+//! domain returned (the key ARN, the key material id). Parameters come
+//! from an allow-list of request members: plaintexts, ciphertexts,
+//! messages, signatures, MACs, grant tokens and secrets never reach it.
 
-use std::fmt;
+use std::net::IpAddr;
 
-/// One audited request.
+use custos_audit::{
+    Event, Resource, SessionAttributes, SessionContext, SessionIssuer, UserIdentity,
+};
+use custos_iam::Principal;
+use custos_kms::Caller;
+use serde_json::{Map, Value};
+
+/// What the edge saw of a request, whatever became of it.
 #[derive(Debug, Clone)]
-pub struct AuditEvent<'a> {
+pub(crate) struct Seen<'a> {
     pub request_id: &'a str,
-    pub operation: &'a str,
-    pub region: &'a str,
-    pub access_key_id: &'a str,
-    pub principal_arn: &'a str,
-    pub source_ip: std::net::IpAddr,
-    /// `__type` of the error, or `None` on success.
-    pub error_code: Option<&'a str>,
+    pub peer: IpAddr,
+    pub user_agent: &'a str,
+    pub host: &'a str,
+    /// The TLS version and cipher suite, when the request came over TLS.
+    pub tls: Option<&'a (String, String)>,
+    pub now_ms: i64,
 }
 
-/// Where audit events go.
-pub trait AuditSink: Send + Sync + fmt::Debug {
-    /// Records `event` durably, or fails.
-    fn record(
-        &self,
-        event: &AuditEvent<'_>,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+impl<'a> Seen<'a> {
+    pub(crate) fn of(
+        request_id: &'a str,
+        peer: IpAddr,
+        parts: &'a http::request::Parts,
+        tls: Option<&'a (String, String)>,
+        now_ms: i64,
+    ) -> Self {
+        let header = |name: http::header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        Seen {
+            request_id,
+            peer,
+            user_agent: header(http::header::USER_AGENT),
+            host: header(http::header::HOST),
+            tls,
+            now_ms,
+        }
+    }
 }
 
-/// Writes each event to the `custos::audit` log target.
-#[derive(Debug, Default)]
-pub struct LogSink;
+/// `userIdentity` of an authenticated caller.
+pub(crate) fn identity_of(caller: &Caller) -> UserIdentity {
+    let account = caller.account().as_str().to_owned();
+    let mut identity = UserIdentity {
+        principal_id: Some(caller.principal().user_id()),
+        arn: Some(caller.principal_arn().to_owned()),
+        account_id: Some(account.clone()),
+        access_key_id: Some(caller.access_key_id().to_owned()),
+        ..UserIdentity::default()
+    };
+    match caller.principal() {
+        Principal::User { name, .. } | Principal::UserSession { name, .. } => {
+            identity.kind = "IAMUser".into();
+            identity.user_name = Some(name.clone());
+        }
+        Principal::AssumedRole {
+            role_name,
+            role_id,
+            role_arn,
+            ..
+        } => {
+            identity.kind = "AssumedRole".into();
+            identity.session_context = Some(SessionContext {
+                session_issuer: SessionIssuer {
+                    kind: "Role".into(),
+                    principal_id: role_id.clone(),
+                    arn: role_arn.clone(),
+                    account_id: account,
+                    user_name: role_name.clone(),
+                },
+                attributes: SessionAttributes {
+                    creation_date: custos_audit::event::cloudtrail_time(
+                        caller.token_issued_ms().unwrap_or_default(),
+                    ),
+                    mfa_authenticated: "false".into(),
+                },
+            });
+        }
+    }
+    identity
+}
 
-impl AuditSink for LogSink {
-    fn record(&self, e: &AuditEvent<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        tracing::info!(
-            target: "custos::audit",
-            request_id = e.request_id,
-            operation = e.operation,
-            region = e.region,
-            access_key_id = e.access_key_id,
-            principal = e.principal_arn,
-            source_ip = %e.source_ip,
-            error = e.error_code.unwrap_or("-"),
+/// `userIdentity` of a request that did not authenticate: the access key
+/// it claimed, if its `Authorization` header names one.
+pub(crate) fn claimed_identity(parts: &http::request::Parts) -> UserIdentity {
+    let claimed = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').next())
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_owned);
+    UserIdentity {
+        kind: "Unknown".into(),
+        access_key_id: claimed,
+        ..UserIdentity::default()
+    }
+}
+
+/// Members of KMS requests that are logged: everything but secrets and
+/// data (plaintexts, ciphertexts, messages, signatures, MACs, public keys
+/// of peers, grant tokens, attestation documents).
+const KMS_REQUEST_MEMBERS: &[&str] = &[
+    "AliasName",
+    "BypassPolicyLockoutSafetyCheck",
+    "Constraints",
+    "CustomerMasterKeySpec",
+    "Description",
+    "DestinationEncryptionAlgorithm",
+    "DestinationEncryptionContext",
+    "DestinationKeyId",
+    "DryRun",
+    "EncapsulationAlgorithm",
+    "EncryptionAlgorithm",
+    "EncryptionContext",
+    "GrantId",
+    "GranteePrincipal",
+    "IncludeKeyMaterial",
+    "KeyAgreementAlgorithm",
+    "KeyId",
+    "KeyPairSpec",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "MacAlgorithm",
+    "Marker",
+    "MessageType",
+    "MultiRegion",
+    "Name",
+    "NumberOfBytes",
+    "Operations",
+    "Origin",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "RetiringPrincipal",
+    "RotationPeriodInDays",
+    "SigningAlgorithm",
+    "SourceEncryptionAlgorithm",
+    "SourceEncryptionContext",
+    "SourceKeyId",
+    "TagKeys",
+    "Tags",
+    "TargetKeyId",
+];
+
+/// Response members logged for operations that change something.
+const KMS_RESPONSE_MEMBERS: &[&str] = &[
+    "DeletionDate",
+    "GrantId",
+    "KeyId",
+    "KeyMetadata",
+    "KeyState",
+    "PendingWindowInDays",
+];
+
+/// Maps whose keys are the user's (encryption contexts): kept as given.
+const USER_MAPS: &[&str] = &[
+    "EncryptionContext",
+    "SourceEncryptionContext",
+    "DestinationEncryptionContext",
+    "EncryptionContextSubset",
+    "EncryptionContextEquals",
+];
+
+/// KMS operations that change nothing (`readOnly` in CloudTrail).
+fn is_read_only(operation: &str) -> bool {
+    matches!(
+        operation,
+        "Decrypt"
+            | "Encrypt"
+            | "ReEncrypt"
+            | "GenerateDataKey"
+            | "GenerateDataKeyWithoutPlaintext"
+            | "GenerateDataKeyPair"
+            | "GenerateDataKeyPairWithoutPlaintext"
+            | "GenerateRandom"
+            | "GenerateMac"
+            | "VerifyMac"
+            | "Sign"
+            | "Verify"
+            | "DeriveSharedSecret"
+            | "Encapsulate"
+            | "Decapsulate"
+    ) || operation.starts_with("Describe")
+        || operation.starts_with("Get")
+        || operation.starts_with("List")
+}
+
+/// The allow-listed members of a JSON object, with CloudTrail's
+/// lowerCamelCase names (`KeyId` → `keyId`), recursively except inside
+/// the user's own maps.
+fn logged(object: &Map<String, Value>, members: &[&str]) -> Map<String, Value> {
+    object
+        .iter()
+        .filter(|(k, _)| members.contains(&k.as_str()))
+        .map(|(k, v)| (camel(k), camel_value(k, v)))
+        .collect()
+}
+
+fn camel(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+fn camel_value(name: &str, value: &Value) -> Value {
+    if USER_MAPS.contains(&name) {
+        return value.clone();
+    }
+    match value {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (camel(k), camel_value(k, v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| camel_value(name, v)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The KMS key ARN a request was about: what the domain answered, or what
+/// the request named.
+fn key_arn(
+    request: &Map<String, Value>,
+    response: Option<&Map<String, Value>>,
+    caller_region: &str,
+    caller_account: &str,
+) -> Option<String> {
+    let answered = response.and_then(|r| {
+        r.get("KeyId")
+            .or_else(|| r.get("KeyMetadata").and_then(|m| m.get("Arn")))
+            .and_then(Value::as_str)
+    });
+    if let Some(arn) = answered.filter(|a| a.starts_with("arn:")) {
+        return Some(arn.to_owned());
+    }
+    let named = request
+        .get("KeyId")
+        .or_else(|| request.get("TargetKeyId"))
+        .or_else(|| request.get("DestinationKeyId"))
+        .and_then(Value::as_str)?;
+    if named.starts_with("arn:") && named.contains(":key/") {
+        Some(named.to_owned())
+    } else if named.len() == 36 && !named.contains('/') {
+        Some(format!(
+            "arn:aws:kms:{caller_region}:{caller_account}:key/{named}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// The event of a KMS request. `caller` is `None` when authentication
+/// failed; `response` is the response body when the request succeeded.
+#[allow(clippy::too_many_arguments, reason = "the parts of one event")]
+pub(crate) fn kms_event(
+    seen: &Seen<'_>,
+    identity: UserIdentity,
+    caller: Option<&Caller>,
+    region: &str,
+    operation: &str,
+    request_body: &[u8],
+    response_body: Option<&[u8]>,
+    error: Option<(String, Option<String>)>,
+) -> Event {
+    let request: Map<String, Value> = serde_json::from_slice(request_body).unwrap_or_default();
+    let response: Option<Map<String, Value>> =
+        response_body.and_then(|b| serde_json::from_slice(b).ok());
+    let caller_account = caller.map(|c| c.account().as_str().to_owned());
+    let read_only = is_read_only(operation);
+    let mut parameters = logged(&request, KMS_REQUEST_MEMBERS);
+    let arn = caller_account
+        .as_deref()
+        .and_then(|account| key_arn(&request, response.as_ref(), region, account));
+    // As AWS logs it, the key a Decrypt used is in its parameters even when
+    // the request did not name it.
+    if let Some(arn) = &arn
+        && response.is_some()
+        && operation == "Decrypt"
+        && !request.contains_key("KeyId")
+    {
+        parameters.insert("keyId".into(), Value::String(arn.clone()));
+    }
+    let response_elements = match &response {
+        Some(r) if !read_only => {
+            let kept = logged(r, KMS_RESPONSE_MEMBERS);
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(kept)
+            }
+        }
+        _ => Value::Null,
+    };
+    let material = response
+        .as_ref()
+        .and_then(|r| r.get("KeyMaterialId"))
+        .and_then(Value::as_str)
+        .map(|id| serde_json::json!({ "keyMaterialId": id }));
+    let resources: Vec<Resource> = arn
+        .iter()
+        .map(|arn| Resource {
+            account_id: arn.split(':').nth(4).unwrap_or_default().to_owned(),
+            kind: "AWS::KMS::Key".into(),
+            arn: arn.clone(),
+        })
+        .collect();
+    let recipient = resources
+        .first()
+        .map(|r| r.account_id.clone())
+        .or(caller_account)
+        .unwrap_or_default();
+    let (error_code, error_message) = match error {
+        Some((code, message)) => (Some(code), message),
+        None => (None, None),
+    };
+    Event {
+        event_version: custos_audit::event::EVENT_VERSION,
+        user_identity: identity,
+        event_time: custos_audit::event::cloudtrail_time(seen.now_ms),
+        event_source: "kms.amazonaws.com".into(),
+        event_name: operation.to_owned(),
+        aws_region: region.to_owned(),
+        source_ip_address: seen.peer.to_string(),
+        user_agent: seen.user_agent.to_owned(),
+        error_code,
+        error_message,
+        request_parameters: if parameters.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(parameters)
+        },
+        response_elements,
+        additional_event_data: material,
+        request_id: seen.request_id.to_owned(),
+        event_id: custos_audit::event::event_id(),
+        read_only,
+        resources,
+        event_type: "AwsApiCall",
+        management_event: true,
+        recipient_account_id: recipient,
+        event_category: "Management",
+        tls_details: tls_details(seen),
+    }
+}
+
+/// The event of an IAM or STS request. Their parameters are not logged
+/// yet beyond the action (a policy document or a new secret must never be,
+/// and IAM's members are many): the who, what, when and outcome are.
+#[allow(clippy::too_many_arguments, reason = "the parts of one event")]
+pub(crate) fn query_event(
+    seen: &Seen<'_>,
+    identity: UserIdentity,
+    caller: Option<&Caller>,
+    source: &str,
+    operation: &str,
+    error: Option<(String, Option<String>)>,
+) -> Event {
+    let account = caller
+        .map(|c| c.account().as_str().to_owned())
+        .unwrap_or_default();
+    let (error_code, error_message) = match error {
+        Some((code, message)) => (Some(code), message),
+        None => (None, None),
+    };
+    Event {
+        event_version: custos_audit::event::EVENT_VERSION,
+        user_identity: identity,
+        event_time: custos_audit::event::cloudtrail_time(seen.now_ms),
+        event_source: source.to_owned(),
+        event_name: operation.to_owned(),
+        // IAM is global; AWS records it in us-east-1.
+        aws_region: "us-east-1".into(),
+        source_ip_address: seen.peer.to_string(),
+        user_agent: seen.user_agent.to_owned(),
+        error_code,
+        error_message,
+        request_parameters: Value::Null,
+        response_elements: Value::Null,
+        additional_event_data: None,
+        request_id: seen.request_id.to_owned(),
+        event_id: custos_audit::event::event_id(),
+        read_only: operation.starts_with("Get") || operation.starts_with("List"),
+        resources: Vec::new(),
+        event_type: "AwsApiCall",
+        management_event: true,
+        recipient_account_id: account,
+        event_category: "Management",
+        tls_details: tls_details(seen),
+    }
+}
+
+fn tls_details(seen: &Seen<'_>) -> Option<custos_audit::event::TlsDetails> {
+    seen.tls
+        .map(|(version, suite)| custos_audit::event::TlsDetails {
+            tls_version: version.clone(),
+            cipher_suite: suite.clone(),
+            client_provided_host_header: seen.host.to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allow_listed_members_are_logged_with_cloudtrails_names() {
+        let body = serde_json::json!({
+            "KeyId": "alias/app",
+            "Plaintext": "c2VjcmV0",
+            "EncryptionContext": {"Tenant": "acme"},
+            "GrantTokens": ["t"],
+            "Constraints": {"EncryptionContextSubset": {"Dept": "x"}},
+            "Tags": [{"TagKey": "team", "TagValue": "blue"}],
+        });
+        let kept = logged(body.as_object().expect("object"), KMS_REQUEST_MEMBERS);
+        assert_eq!(
+            Value::Object(kept),
+            serde_json::json!({
+                "keyId": "alias/app",
+                "encryptionContext": {"Tenant": "acme"},
+                "constraints": {"encryptionContextSubset": {"Dept": "x"}},
+                "tags": [{"tagKey": "team", "tagValue": "blue"}],
+            })
         );
-        Ok(())
+    }
+
+    #[test]
+    fn read_only_operations_are_those_that_change_nothing() {
+        for op in [
+            "Decrypt",
+            "DescribeKey",
+            "ListGrants",
+            "GetKeyPolicy",
+            "Sign",
+        ] {
+            assert!(is_read_only(op), "{op}");
+        }
+        for op in [
+            "CreateKey",
+            "PutKeyPolicy",
+            "ScheduleKeyDeletion",
+            "RetireGrant",
+        ] {
+            assert!(!is_read_only(op), "{op}");
+        }
     }
 }

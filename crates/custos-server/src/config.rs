@@ -29,6 +29,18 @@ pub struct ConfigFile {
     pub bootstrap: BootstrapFile,
     #[serde(default)]
     pub quotas: QuotasFile,
+    #[serde(default)]
+    pub audit: AuditFile,
+}
+
+/// `[audit]`: where the audit log is kept. Auditing is on unless
+/// `enabled = false` is written here (for a benchmark), which the server
+/// announces at start.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFile {
+    pub dir: Option<PathBuf>,
+    pub enabled: Option<bool>,
 }
 
 /// `[quotas]`: request quotas per account and region (see
@@ -99,6 +111,9 @@ pub struct Config {
     pub bootstrap: Option<(String, SecretBytes)>,
     /// Request quotas.
     pub quotas: Quotas,
+    /// The audit log's directory; `None` only when auditing was turned
+    /// off explicitly.
+    pub audit_dir: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -286,7 +301,12 @@ impl Config {
                 .set(class, *rate)
                 .map_err(|e| invalid("quotas.rates", e.to_string()))?;
         }
+        let audit_dir = match file.audit.enabled {
+            Some(false) => None,
+            _ => Some(file.audit.dir.unwrap_or_else(|| data_dir.join("audit"))),
+        };
         Ok(Config {
+            audit_dir,
             listen,
             data_dir,
             account_id,

@@ -68,6 +68,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the audit log in {}: {source}", dir.display())]
+    Audit {
+        dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A running server.
@@ -302,11 +308,20 @@ pub async fn start_with_clock(
         None => (None, None),
     };
     let running_tls = acceptor.is_some();
-    let state = Arc::new(server::State {
-        kms,
-        iam,
-        audit: Box::new(audit::LogSink),
-    });
+    let audit = match &config.audit_dir {
+        Some(dir) => custos_audit::AuditLog::open(dir).map_err(|source| StartError::Audit {
+            dir: dir.clone(),
+            source,
+        })?,
+        None => {
+            tracing::warn!(
+                "AUDITING IS OFF ([audit] enabled = false): requests are not recorded; \
+                 use only for benchmarks"
+            );
+            custos_audit::AuditLog::disabled()
+        }
+    };
+    let state = Arc::new(server::State { kms, iam, audit });
     let account_id = state.kms.account().to_string();
     let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();
     let (tx, rx) = watch::channel(false);

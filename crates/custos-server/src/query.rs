@@ -13,7 +13,7 @@ use custos_iam::{Connection, Scope};
 use custos_iam_wire::{IamRequest, Params, Service, StsRequest};
 use zeroize::Zeroizing;
 
-use crate::audit::AuditEvent;
+use crate::audit::Seen;
 use crate::error::ApiError;
 use crate::server::State;
 
@@ -51,6 +51,7 @@ pub(crate) async fn answer(
     state: &State,
     peer: SocketAddr,
     connection: Connection,
+    link: Option<&(String, String)>,
     parts: &http::request::Parts,
     body: &[u8],
     request_id: &str,
@@ -79,11 +80,8 @@ pub(crate) async fn answer(
         (None, Ok(p)) => Service::of(p),
         (None, Err(_)) => Service::Iam,
     };
-    match run(
-        state, peer, connection, &request, params, service, request_id,
-    )
-    .await
-    {
+    let seen = Seen::of(request_id, peer.ip(), parts, link, state.now_ms());
+    match run(state, &seen, parts, connection, &request, params, service).await {
         Ok(body) => Answer { status: 200, body },
         Err(e) => {
             let wire = e.to_query_wire();
@@ -100,13 +98,18 @@ pub(crate) async fn answer(
 
 async fn run(
     state: &State,
-    peer: SocketAddr,
+    seen: &Seen<'_>,
+    parts: &http::request::Parts,
     connection: Connection,
     request: &custos_sigv4::RequestParts<'_>,
     params: Result<Params, custos_iam_wire::WireError>,
     service: Service,
-    request_id: &str,
 ) -> Result<Zeroizing<String>, ApiError> {
+    state.audit_ready()?;
+    let source = match service {
+        Service::Iam => "iam.amazonaws.com",
+        Service::Sts => "sts.amazonaws.com",
+    };
     let scope = Scope {
         service: match service {
             Service::Iam => "iam",
@@ -115,44 +118,68 @@ async fn run(
         regions: None,
         signed_headers: &[],
     };
-    let caller = state.iam.authenticate(request, connection, scope).await?;
-    let params = params.map_err(|e| ApiError::Query(e.into()))?;
-    let (operation, result) = match service {
-        Service::Iam => {
-            let parsed = IamRequest::parse(&params).map_err(ApiError::Query)?;
-            let action = parsed.action();
-            let result = state
-                .iam
-                .iam_request(&caller, parsed)
-                .await
-                .map(|r| r.to_xml(request_id))
-                .map_err(ApiError::Iam);
-            (action, result)
-        }
-        Service::Sts => {
-            let parsed = StsRequest::parse(&params).map_err(ApiError::Query)?;
-            let action = parsed.action();
-            let result = state
-                .iam
-                .sts_request(&caller, parsed)
-                .await
-                .map(|r| r.to_xml(request_id))
-                .map_err(ApiError::Iam);
-            (action, result)
+    let claimed_action = params
+        .as_ref()
+        .ok()
+        .and_then(|p| p.get("Action"))
+        // Anyone's text before authentication: only a plausible name.
+        .filter(|a| a.len() <= 64 && a.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| "Unknown".into());
+    let caller = match state.iam.authenticate(request, connection, scope).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            let e = ApiError::from(e);
+            let event = crate::audit::query_event(
+                seen,
+                crate::audit::claimed_identity(parts),
+                None,
+                source,
+                &claimed_action,
+                Some(query_error(&e)),
+            );
+            state.record(&event).await?;
+            return Err(e);
         }
     };
-    let error_code = result.as_ref().err().map(|e| e.to_query_wire().code.code());
-    state
-        .audit
-        .record(&AuditEvent {
-            request_id,
-            operation,
-            region: caller.region().as_str(),
-            access_key_id: caller.access_key_id(),
-            principal_arn: caller.principal_arn(),
-            source_ip: peer.ip(),
-            error_code,
-        })
-        .map_err(ApiError::Audit)?;
+    let outcome = async {
+        let params = params.map_err(|e| ApiError::Query(e.into()))?;
+        match service {
+            Service::Iam => {
+                let parsed = IamRequest::parse(&params).map_err(ApiError::Query)?;
+                state
+                    .iam
+                    .iam_request(&caller, parsed)
+                    .await
+                    .map(|r| r.to_xml(seen.request_id))
+                    .map_err(ApiError::Iam)
+            }
+            Service::Sts => {
+                let parsed = StsRequest::parse(&params).map_err(ApiError::Query)?;
+                state
+                    .iam
+                    .sts_request(&caller, parsed)
+                    .await
+                    .map(|r| r.to_xml(seen.request_id))
+                    .map_err(ApiError::Iam)
+            }
+        }
+    };
+    let result = outcome.await;
+    let event = crate::audit::query_event(
+        seen,
+        crate::audit::identity_of(&caller),
+        Some(&caller),
+        source,
+        &claimed_action,
+        result.as_ref().err().map(query_error),
+    );
+    state.record(&event).await?;
     result
+}
+
+/// An error's code and message as the event records them.
+fn query_error(e: &ApiError) -> (String, Option<String>) {
+    let wire = e.to_query_wire();
+    (wire.code.code().to_owned(), Some(wire.message.clone()))
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use custos_iam::{Connection, Iam, Scope};
-use custos_kms::{Caller, Kms};
+use custos_kms::Kms;
 use custos_store::redb::RedbEngine;
 use custos_wire::{ErrorBody, Operation};
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use zeroize::Zeroizing;
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::Seen;
 use crate::dispatch::dispatch;
 use crate::error::ApiError;
 
@@ -40,7 +40,54 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct State {
     pub kms: Kms<RedbEngine>,
     pub iam: Iam<RedbEngine>,
-    pub audit: Box<dyn AuditSink>,
+    pub audit: custos_audit::AuditLog,
+}
+
+impl State {
+    /// Appends `event` to the audit log; the request fails if it cannot.
+    pub(crate) async fn record(&self, event: &custos_audit::Event) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(event)
+            .map_err(|_| ApiError::Audit(Box::new(custos_audit::AuditError::Encode)))?;
+        self.audit
+            .append(bytes)
+            .await
+            .map(|_| ())
+            .map_err(|e| ApiError::Audit(Box::new(e)))
+    }
+
+    /// Refuses quickly, before the domain sees the request, while the
+    /// audit log is known to be unwritable: a refused request changes
+    /// nothing.
+    pub(crate) fn audit_ready(&self) -> Result<(), ApiError> {
+        if self.audit.is_healthy() {
+            Ok(())
+        } else {
+            Err(ApiError::Audit(Box::new(custos_audit::AuditError::Write(
+                "the audit log is not writable".into(),
+            ))))
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.kms.shared_clock().now_ms()
+    }
+}
+
+/// The TLS version and cipher suite of a connection, as CloudTrail names
+/// them (`TLSv1.3`, `TLS_AES_128_GCM_SHA256`).
+fn tls_details(session: &rustls::ServerConnection) -> Option<(String, String)> {
+    let version = match session.protocol_version()? {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+        _ => "unknown",
+    };
+    let suite = session.negotiated_cipher_suite()?.suite();
+    let name = suite.as_str().unwrap_or("unknown");
+    Some((
+        version.to_owned(),
+        name.strip_prefix("TLS13_")
+            .map_or_else(|| name.to_owned(), |rest| format!("TLS_{rest}")),
+    ))
 }
 
 /// How often the scheduler looks for keys to destroy or rotate.
@@ -112,10 +159,15 @@ async fn connection(
         peer: Some(peer.ip()),
         secure: tls.is_some(),
     };
-    let service = hyper::service::service_fn(move |req| {
-        let state = Arc::clone(&state);
-        async move { Ok::<_, Infallible>(handle(&state, peer, connection, req).await) }
-    });
+    let service = move |link: Option<Arc<(String, String)>>| {
+        hyper::service::service_fn(move |req| {
+            let state = Arc::clone(&state);
+            let link = link.clone();
+            async move {
+                Ok::<_, Infallible>(handle(&state, peer, connection, link.as_deref(), req).await)
+            }
+        })
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -135,15 +187,16 @@ async fn connection(
                         return;
                     }
                 };
+            let link = tls_details(stream.get_ref().1).map(Arc::new);
             drive(
-                builder.serve_connection(TokioIo::new(stream), service),
+                builder.serve_connection(TokioIo::new(stream), service(link)),
                 shutdown,
             )
             .await;
         }
         None => {
             drive(
-                builder.serve_connection(TokioIo::new(stream), service),
+                builder.serve_connection(TokioIo::new(stream), service(None)),
                 shutdown,
             )
             .await
@@ -200,6 +253,7 @@ async fn handle(
     state: &State,
     peer: SocketAddr,
     connection: Connection,
+    link: Option<&(String, String)>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let id = request_id();
@@ -208,7 +262,9 @@ async fn handle(
     let body = read_body(&parts, body).await;
     let (status, content_type, body) = if query {
         let answer = match body {
-            Ok(body) => crate::query::answer(state, peer, connection, &parts, &body, &id).await,
+            Ok(body) => {
+                crate::query::answer(state, peer, connection, link, &parts, &body, &id).await
+            }
             Err(e) => crate::query::Answer {
                 status: e.to_query_wire().status(),
                 body: Zeroizing::new(e.to_query_wire().to_xml(custos_iam_wire::Service::Iam, &id)),
@@ -223,7 +279,7 @@ async fn handle(
         )
     } else {
         let result = match body {
-            Ok(body) => answer(state, peer, connection, &parts, &body, &id).await,
+            Ok(body) => answer(state, peer, connection, link, &parts, &body, &id).await,
             Err(e) => Err(e),
         };
         let (status, body) = match result {
@@ -303,15 +359,19 @@ async fn read_body(
     Ok(body)
 }
 
-/// Everything between a KMS request's body and its response body.
+/// Everything between a KMS request's body and its response body,
+/// audited whatever its outcome.
 async fn answer(
     state: &State,
     peer: SocketAddr,
     connection: Connection,
+    link: Option<&(String, String)>,
     parts: &http::request::Parts,
     body: &[u8],
     request_id: &str,
 ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    state.audit_ready()?;
+    let seen = Seen::of(request_id, peer.ip(), parts, link, state.now_ms());
     let request = custos_sigv4::RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -327,8 +387,6 @@ async fn answer(
         // another.
         signed_headers: &["X-Amz-Target"],
     };
-    let caller = state.iam.authenticate(&request, connection, scope).await?;
-
     let op = match parts
         .headers
         .get("x-amz-target")
@@ -337,34 +395,53 @@ async fn answer(
         Some(target) if parts.method == http::Method::POST => Operation::from_target(target),
         _ => None,
     };
+    let name = op.map_or("Unknown", Operation::name);
+    let caller = match state.iam.authenticate(&request, connection, scope).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            // A failed authentication is recorded with what is known: the
+            // access key it claimed, the region of its scope; not its
+            // parameters (an unauthenticated body is anyone's).
+            let e = ApiError::from(e);
+            let region = custos_sigv4::parse(&request)
+                .map(|s| s.region().to_owned())
+                .unwrap_or_default();
+            let event = crate::audit::kms_event(
+                &seen,
+                crate::audit::claimed_identity(parts),
+                None,
+                &region,
+                name,
+                b"",
+                None,
+                Some(wire_error(&e)),
+            );
+            state.record(&event).await?;
+            return Err(e);
+        }
+    };
     let result = match op {
         Some(op) => dispatch(&state.kms, &caller, op, body).await,
         None => Err(ApiError::UnknownOperation),
     };
-    audit(state, &caller, op, peer, request_id, &result)?;
+    let event = crate::audit::kms_event(
+        &seen,
+        crate::audit::identity_of(&caller),
+        Some(&caller),
+        caller.region().as_str(),
+        name,
+        body,
+        result.as_ref().ok().map(|b| b.as_slice()),
+        result.as_ref().err().map(wire_error),
+    );
+    state.record(&event).await?;
     result
 }
 
-/// Records the request; a failure to record fails the request.
-fn audit(
-    state: &State,
-    caller: &Caller,
-    op: Option<Operation>,
-    peer: SocketAddr,
-    request_id: &str,
-    result: &Result<Zeroizing<Vec<u8>>, ApiError>,
-) -> Result<(), ApiError> {
-    let error_code = result.as_ref().err().map(|e| e.to_wire().0.type_name());
-    let event = AuditEvent {
-        request_id,
-        operation: op.map_or("Unknown", Operation::name),
-        region: caller.region().as_str(),
-        access_key_id: caller.access_key_id(),
-        principal_arn: caller.principal_arn(),
-        source_ip: peer.ip(),
-        error_code,
-    };
-    state.audit.record(&event).map_err(ApiError::Audit)
+/// An error's code and message as the event records them.
+pub(crate) fn wire_error(e: &ApiError) -> (String, Option<String>) {
+    let (code, message) = e.to_wire();
+    (code.type_name().to_owned(), message)
 }
 
 #[cfg(test)]

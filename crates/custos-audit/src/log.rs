@@ -1,0 +1,440 @@
+//! The durable audit log: records appended to the hash chain by one
+//! writer thread, many requests sharing one `fsync` (group commit), and an
+//! append that returns only once its record is on disk.
+//!
+//! It fails closed: when the log cannot be written (disk full, read-only
+//! or removed directory, any I/O error), every append waiting on that
+//! write fails, the partial write is cut off so the chain stays whole, and
+//! the next batch tries again, so the log recovers by itself once the cause
+//! is gone. An append never waits longer than [`APPEND_TIMEOUT`].
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::chain::{GENESIS, parse_line, segment_name, segments, write_line};
+
+/// A segment is closed and a new one begun beyond this size.
+const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// At most this many records share one write and `fsync`.
+const MAX_BATCH: usize = 4096;
+/// Appends waiting for the writer, beyond which appenders wait to queue.
+const QUEUE: usize = 16 * 1024;
+/// How long an append waits for its record to be durable before failing
+/// (a hung disk must not hang the server).
+pub const APPEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an append failed.
+#[derive(Debug, thiserror::Error, Clone)]
+pub enum AuditError {
+    #[error("the audit log cannot be written: {0}")]
+    Write(String),
+    #[error("the audit log did not confirm the write within {0:?}")]
+    Timeout(Duration),
+    #[error("the audit log has stopped")]
+    Stopped,
+    #[error("the audit event could not be encoded")]
+    Encode,
+}
+
+struct Job {
+    event: Vec<u8>,
+    done: oneshot::Sender<Result<u64, AuditError>>,
+}
+
+/// The audit log of one directory.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    queue: Option<mpsc::Sender<Job>>,
+    healthy: Arc<AtomicBool>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `dir` and starts its writer. A torn
+    /// last line (a crash mid-write: never acknowledged) is cut off.
+    pub fn open(dir: &Path) -> std::io::Result<AuditLog> {
+        create_private_dir(dir)?;
+        let writer = Writer::open(dir)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let healthy = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&healthy);
+        std::thread::Builder::new()
+            .name("custos-audit".into())
+            .spawn(move || writer.run(rx, &flag))?;
+        Ok(AuditLog {
+            queue: Some(tx),
+            healthy,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// A log that records nothing: only for a benchmark of the server
+    /// without auditing, chosen explicitly and announced at start.
+    pub fn disabled() -> AuditLog {
+        AuditLog {
+            queue: None,
+            healthy: Arc::new(AtomicBool::new(true)),
+            dir: PathBuf::new(),
+        }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.queue.is_none()
+    }
+
+    /// Whether the last write succeeded (for health checks and metrics).
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Where the log is.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends `event` (its JSON) and returns its sequence number once it
+    /// is durable.
+    pub async fn append(&self, event: Vec<u8>) -> Result<u64, AuditError> {
+        let Some(queue) = &self.queue else {
+            return Ok(0);
+        };
+        let (done, wait) = oneshot::channel();
+        let work = async {
+            queue
+                .send(Job { event, done })
+                .await
+                .map_err(|_| AuditError::Stopped)?;
+            wait.await.map_err(|_| AuditError::Stopped)?
+        };
+        tokio::time::timeout(APPEND_TIMEOUT, work)
+            .await
+            .map_err(|_| AuditError::Timeout(APPEND_TIMEOUT))?
+    }
+}
+
+/// The writer's state: the open segment and the chain's head.
+struct Writer {
+    dir: PathBuf,
+    file: File,
+    path: PathBuf,
+    /// Bytes of the segment known durable.
+    len: u64,
+    seq: u64,
+    head: [u8; 32],
+    /// Since when (wall clock, ms) the log could not be written.
+    broken_since_ms: Option<i64>,
+}
+
+impl Writer {
+    fn open(dir: &Path) -> std::io::Result<Writer> {
+        let found = segments(dir)?;
+        let (mut seq, mut head) = (0, GENESIS);
+        // The chain's head: the last record of the last non-empty segment.
+        for (_, path) in found.iter().rev() {
+            let mut bytes = Vec::new();
+            File::open(path)?.read_to_end(&mut bytes)?;
+            let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            if whole < bytes.len() {
+                tracing::warn!(path = %path.display(), "cutting off a torn last audit record");
+                OpenOptions::new()
+                    .write(true)
+                    .open(path)?
+                    .set_len(whole as u64)?;
+            }
+            if let Some(last) = bytes[..whole]
+                .split(|b| *b == b'\n')
+                .rfind(|l| !l.is_empty())
+            {
+                let line = parse_line(last).ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "the last audit record of {} is unreadable: run `custos audit verify`",
+                        path.display()
+                    ))
+                })?;
+                (seq, head) = (line.seq, line.hash);
+                break;
+            }
+        }
+        let path = match found.last() {
+            Some((_, path)) => path.clone(),
+            None => dir.join(segment_name(1)),
+        };
+        let (file, len) = open_segment(dir, &path)?;
+        Ok(Writer {
+            dir: dir.to_owned(),
+            file,
+            path,
+            len,
+            seq,
+            head,
+            broken_since_ms: None,
+        })
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Job>, healthy: &AtomicBool) {
+        loop {
+            // While the log is broken, nobody queues (the server refuses
+            // requests first): the writer itself tries again, and the
+            // first record once it can write says for how long it could
+            // not.
+            let first = if let Some(since_ms) = self.broken_since_ms {
+                match rx.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        std::thread::sleep(RETRY_INTERVAL);
+                        let resumed = resumed_event(since_ms);
+                        if self.write(&[resumed.as_slice()]).is_ok() {
+                            healthy.store(true, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                match rx.blocking_recv() {
+                    Some(job) => job,
+                    None => return,
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            let events: Vec<&[u8]> = batch.iter().map(|j| j.event.as_slice()).collect();
+            let result = self.write(&events);
+            healthy.store(result.is_ok(), Ordering::Relaxed);
+            match result {
+                Ok(first_seq) => {
+                    for (i, job) in batch.into_iter().enumerate() {
+                        let _ = job.done.send(Ok(first_seq + i as u64));
+                    }
+                }
+                Err(e) => {
+                    let e = AuditError::Write(e.to_string());
+                    for job in batch {
+                        let _ = job.done.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `batch` durably; returns the sequence number of its first
+    /// record. On failure the chain is left as it was.
+    fn write(&mut self, batch: &[&[u8]]) -> std::io::Result<u64> {
+        if (self.broken_since_ms.is_some() || !self.path.exists())
+            && let Err(e) = self.reopen()
+        {
+            // Reopen: the directory or the file may have been removed and
+            // recreated, or the disk remounted.
+            self.broken(&e);
+            return Err(e);
+        }
+        let mut out = Vec::with_capacity(batch.iter().map(|e| e.len() + 160).sum());
+        let (mut seq, mut prev) = (self.seq, self.head);
+        for event in batch {
+            seq += 1;
+            prev = write_line(&mut out, seq, &prev, event);
+        }
+        let written = self
+            .file
+            .write_all(&out)
+            .and_then(|()| self.file.sync_data())
+            // Written to a file that is no longer there is not written.
+            .and_then(|()| {
+                if self.path.exists() {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other("the audit segment was removed"))
+                }
+            });
+        if let Err(e) = written {
+            self.broken(&e);
+            // Cut off whatever part of the batch reached the file.
+            let _ = self.file.set_len(self.len);
+            return Err(e);
+        }
+        if self.broken_since_ms.take().is_some() {
+            tracing::warn!(dir = %self.dir.display(), "the audit log is writable again");
+        }
+        let first = self.seq + 1;
+        self.len += out.len() as u64;
+        self.seq = seq;
+        self.head = prev;
+        if self.len >= SEGMENT_BYTES {
+            // A failure here leaves the full segment open: the next batch
+            // reopens and retries.
+            if let Err(e) = self.start_segment() {
+                tracing::error!(error = %e, "cannot start a new audit segment");
+                self.broken_since_ms = Some(wall_ms());
+            }
+        }
+        Ok(first)
+    }
+
+    /// Marks the log broken (once: the first failure is logged).
+    fn broken(&mut self, e: &std::io::Error) {
+        if self.broken_since_ms.is_none() {
+            tracing::error!(
+                error = %e,
+                dir = %self.dir.display(),
+                "the audit log cannot be written: requests are refused until it can"
+            );
+            self.broken_since_ms = Some(wall_ms());
+        }
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        create_private_dir(&self.dir)?;
+        if self.path.exists() {
+            let (file, len) = open_segment(&self.dir, &self.path)?;
+            // Whatever a failed write left beyond the durable length goes.
+            file.set_len(len.min(self.len))?;
+            self.file = file;
+            self.len = self.len.min(len);
+            Ok(())
+        } else {
+            // The segment is gone: the chain continues in a new one, and
+            // verification will report the missing records.
+            self.start_segment()
+        }
+    }
+
+    fn start_segment(&mut self) -> std::io::Result<()> {
+        let path = self.dir.join(segment_name(self.seq + 1));
+        let (file, len) = open_segment(&self.dir, &path)?;
+        self.file = file;
+        self.path = path;
+        self.len = len;
+        Ok(())
+    }
+}
+
+/// How often a broken log tries to write again.
+const RETRY_INTERVAL: Duration = Duration::from_millis(250);
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The record a log writes first once it can write again: Custos's own
+/// event (not a request's), saying since when it could not.
+fn resumed_event(since_ms: i64) -> Vec<u8> {
+    let now = wall_ms();
+    let event = crate::Event {
+        event_version: crate::event::EVENT_VERSION,
+        user_identity: crate::UserIdentity {
+            kind: "AWSService".into(),
+            invoked_by: Some("custos".into()),
+            ..crate::UserIdentity::default()
+        },
+        event_time: crate::event::cloudtrail_time(now),
+        event_source: "custos".into(),
+        event_name: "AuditLogResumed".into(),
+        aws_region: String::new(),
+        source_ip_address: "custos".into(),
+        user_agent: "custos".into(),
+        error_code: None,
+        error_message: None,
+        request_parameters: serde_json::json!({
+            "unwritableSince": crate::event::cloudtrail_time(since_ms),
+        }),
+        response_elements: serde_json::Value::Null,
+        additional_event_data: None,
+        request_id: String::new(),
+        event_id: crate::event::event_id(),
+        read_only: false,
+        resources: Vec::new(),
+        event_type: "AwsServiceEvent",
+        management_event: true,
+        recipient_account_id: String::new(),
+        event_category: "Management",
+        tls_details: None,
+    };
+    serde_json::to_vec(&event).unwrap_or_default()
+}
+
+/// Opens a segment for appending, creating it (and making its directory
+/// entry durable) if needed; returns it and its length.
+fn open_segment(dir: &Path, path: &Path) -> std::io::Result<(File, u64)> {
+    let created = !path.exists();
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    if created {
+        File::open(dir)?.sync_all()?;
+    }
+    let len = file.metadata()?.len();
+    Ok((file, len))
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn appends_are_numbered_durable_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = AuditLog::open(dir.path()).expect("open");
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                log.append(format!("{{\"n\":{i}}}").into_bytes()).await
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.expect("task").expect("append"));
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+        drop(log);
+        // A torn line, as a crash mid-write would leave.
+        let (_, path) = segments(dir.path()).expect("segments").pop().expect("one");
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open")
+            .write_all(b"201 00")
+            .expect("write");
+        let log = AuditLog::open(dir.path()).expect("reopen");
+        assert_eq!(log.append(b"{}".to_vec()).await.expect("append"), 201);
+        let report = crate::verify::verify(dir.path()).expect("verifies");
+        assert_eq!(report.records, 201);
+    }
+
+    #[tokio::test]
+    async fn a_disabled_log_records_nothing() {
+        let log = AuditLog::disabled();
+        assert!(log.is_disabled());
+        assert_eq!(log.append(b"{}".to_vec()).await.expect("append"), 0);
+    }
+}

@@ -1,0 +1,272 @@
+//! The audit trail as a user of the server sees it: every request —
+//! successes, refusals, validation errors, failed authentications, IAM
+//! calls — is one CloudTrail event in the hash-chained log under
+//! `<data dir>/audit`, holding no secret; the log verifies; and when it
+//! cannot be written, requests fail closed and service resumes by itself.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_kms::config::retry::RetryConfig;
+use aws_sdk_kms::primitives::Blob;
+use base64::Engine as _;
+use common::iam::{Keys, iam, kms_as, user_with_key};
+use common::{ACCOUNT, REGION, arn, client, error_of, start};
+use serde_json::Value;
+
+/// Every event of the log in `dir`, in order, after verifying the chain.
+fn events(data_dir: &Path) -> Vec<Value> {
+    let dir = data_dir.join("audit");
+    let report = custos_audit::verify::verify(&dir).expect("the audit chain verifies");
+    let mut out = Vec::new();
+    for (_, path) in custos_audit::chain::segments(&dir).expect("segments") {
+        let bytes = std::fs::read(path).expect("read");
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let line = custos_audit::chain::parse_line(line).expect("a record");
+            out.push(serde_json::from_slice(line.event).expect("event JSON"));
+        }
+    }
+    assert_eq!(out.len() as u64, report.records);
+    out
+}
+
+fn named<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["eventName"] == name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_one_cloudtrail_event_without_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let kms = client(&server);
+    let plaintext = b"the canary plaintext 5f1e9c";
+    let created = kms
+        .create_key()
+        .description("audited")
+        .send()
+        .await
+        .expect("CreateKey");
+    let key = created
+        .key_metadata()
+        .expect("metadata")
+        .key_id()
+        .to_owned();
+    let blob = kms
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(plaintext.to_vec()))
+        .encryption_context("tenant", "acme")
+        .send()
+        .await
+        .expect("Encrypt")
+        .ciphertext_blob()
+        .expect("blob")
+        .clone();
+    let decrypted = kms
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .encryption_context("tenant", "acme")
+        .send()
+        .await
+        .expect("Decrypt");
+    let material = decrypted.key_material_id().expect("material id").to_owned();
+    let e = kms
+        .generate_data_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect_err("neither NumberOfBytes nor KeySpec");
+    assert_eq!(error_of(&e).0, "ValidationException");
+    // A refusal by authorization.
+    let nobody = kms_as(&server, &user_with_key(&iam(&server), "nobody").await);
+    nobody
+        .encrypt()
+        .key_id(arn(&key))
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .expect_err("refused");
+    // A failed authentication: a known key id with a wrong secret.
+    let forged = aws_sdk_kms::Client::from_conf(
+        kms_as(
+            &server,
+            &Keys::long_term(common::ACCESS_KEY, "wrong-secret"),
+        )
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build(),
+    );
+    forged.list_keys().send().await.expect_err("bad signature");
+    server.shutdown().await;
+
+    let all = events(dir.path());
+    // Nothing secret anywhere in the log, in any encoding.
+    let text = all.iter().map(Value::to_string).collect::<String>();
+    for secret in [
+        String::from_utf8_lossy(plaintext).into_owned(),
+        base64::engine::general_purpose::STANDARD.encode(plaintext),
+        base64::engine::general_purpose::STANDARD.encode(blob.as_ref()),
+        common::SECRET_KEY.to_owned(),
+    ] {
+        assert!(!text.contains(&secret), "{secret} is in the audit log");
+    }
+    for event in &all {
+        assert_eq!(event["eventVersion"], "1.11");
+        assert_eq!(event["eventCategory"], "Management");
+        assert_eq!(event["managementEvent"], true);
+        assert_eq!(event["eventType"], "AwsApiCall");
+        assert_eq!(event["eventID"].as_str().map(str::len), Some(36));
+        assert_eq!(event["requestID"].as_str().map(str::len), Some(36));
+        assert_eq!(event["sourceIPAddress"], "127.0.0.1");
+        assert_eq!(event["tlsDetails"]["tlsVersion"], "TLSv1.3");
+    }
+
+    let create = named(&all, "CreateKey");
+    assert_eq!(create.len(), 1);
+    assert_eq!(create[0]["eventSource"], "kms.amazonaws.com");
+    assert_eq!(create[0]["readOnly"], false);
+    assert_eq!(create[0]["requestParameters"]["description"], "audited");
+    assert_eq!(create[0]["responseElements"]["keyMetadata"]["keyId"], key);
+    assert_eq!(create[0]["resources"][0]["ARN"], arn(&key));
+
+    let admin = |e: &Value| {
+        assert_eq!(e["userIdentity"]["type"], "IAMUser");
+        assert_eq!(
+            e["userIdentity"]["arn"],
+            format!("arn:aws:iam::{ACCOUNT}:user/custos-admin")
+        );
+        assert_eq!(e["userIdentity"]["accessKeyId"], common::ACCESS_KEY);
+        assert_eq!(e["userIdentity"]["userName"], "custos-admin");
+        assert_eq!(e["recipientAccountId"], ACCOUNT);
+        assert_eq!(e["awsRegion"], REGION);
+    };
+    let decrypt = named(&all, "Decrypt");
+    assert_eq!(decrypt.len(), 1);
+    let d = decrypt[0];
+    admin(d);
+    assert_eq!(d["readOnly"], true);
+    // The key the ciphertext named, though the request named none.
+    assert_eq!(d["requestParameters"]["keyId"], arn(&key));
+    assert_eq!(
+        d["requestParameters"]["encryptionContext"],
+        serde_json::json!({"tenant": "acme"})
+    );
+    assert!(d["requestParameters"].get("ciphertextBlob").is_none());
+    assert_eq!(d["responseElements"], Value::Null);
+    assert_eq!(d["additionalEventData"]["keyMaterialId"], material);
+    assert_eq!(
+        d["resources"],
+        serde_json::json!([{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": arn(&key)}])
+    );
+
+    let encrypts = named(&all, "Encrypt");
+    assert_eq!(encrypts.len(), 2);
+    assert!(encrypts[0].get("errorCode").is_none());
+    assert!(encrypts[0]["requestParameters"].get("plaintext").is_none());
+    let refused = encrypts[1];
+    assert_eq!(refused["errorCode"], "AccessDeniedException");
+    assert!(
+        refused["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("is not authorized to perform: kms:Encrypt")),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["userIdentity"]["arn"],
+        format!("arn:aws:iam::{ACCOUNT}:user/nobody")
+    );
+
+    let invalid = named(&all, "GenerateDataKey");
+    assert_eq!(invalid[0]["errorCode"], "ValidationException");
+
+    let failed = named(&all, "ListKeys");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["userIdentity"]["type"], "Unknown");
+    assert_eq!(failed[0]["userIdentity"]["accessKeyId"], common::ACCESS_KEY);
+    assert_eq!(failed[0]["errorCode"], "InvalidSignatureException");
+    assert_eq!(failed[0]["requestParameters"], Value::Null);
+
+    // IAM calls are recorded too, under their own source.
+    let users = named(&all, "CreateUser");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["eventSource"], "iam.amazonaws.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let kms = aws_sdk_kms::Client::from_conf(
+        client(&server)
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let key = common::new_key(&kms).await;
+    let audit = dir.path().join("audit");
+
+    // The log's directory replaced by a file: nothing can be written.
+    std::fs::remove_dir_all(&audit).expect("remove");
+    std::fs::write(&audit, b"not a directory").expect("file");
+    let e = kms
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .expect_err("fails closed");
+    assert_eq!(
+        (error_of(&e).0.as_str(), error_of(&e).2),
+        ("KMSInternalException", 500)
+    );
+    // While it is known unwritable, requests are refused before they reach
+    // the domain: a CreateKey now creates nothing.
+    let started = std::time::Instant::now();
+    let e = kms.create_key().send().await.expect_err("refused");
+    assert_eq!(error_of(&e).0, "KMSInternalException");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused quickly"
+    );
+
+    // The cause gone, service resumes by itself.
+    std::fs::remove_file(&audit).expect("remove the file");
+    let mut resumed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if kms.list_keys().send().await.is_ok() {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "the server resumed once the log was writable");
+    let keys = kms.list_keys().send().await.expect("ListKeys");
+    assert_eq!(
+        keys.keys().len(),
+        1,
+        "the refused CreateKey created nothing"
+    );
+    server.shutdown().await;
+
+    // The new segment continues the chain; the removed one is reported.
+    let broken = custos_audit::verify::verify(&audit).expect_err("a segment is missing");
+    assert!(
+        matches!(
+            broken.kind,
+            custos_audit::verify::Damage::MissingSegment { .. }
+        ),
+        "{broken}"
+    );
+    let first = custos_audit::chain::segments(&audit).expect("segments");
+    let bytes = std::fs::read(&first[0].1).expect("read");
+    let line = bytes.split(|b| *b == b'\n').next().expect("a line");
+    let event: Value =
+        serde_json::from_slice(custos_audit::chain::parse_line(line).expect("record").event)
+            .expect("json");
+    assert_eq!(event["eventName"], "AuditLogResumed");
+    assert_eq!(event["eventType"], "AwsServiceEvent");
+}

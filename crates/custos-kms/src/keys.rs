@@ -115,14 +115,20 @@ pub(crate) fn decode_key(bytes: &[u8]) -> Result<KeyRecord, KmsError> {
 /// which a profile showed costing more than the policy's evaluation.
 #[derive(Default)]
 pub(crate) struct DecodedKeys {
-    records: std::sync::RwLock<std::collections::HashMap<Vec<u8>, Decoded>>,
+    cache: std::sync::RwLock<Decoded>,
 }
 
-/// A record's bytes and the record they encode.
-type Decoded = (Vec<u8>, KeyRecord);
+/// Records by row, each with the bytes it was decoded from, and the bytes
+/// held (twice a record's size: its bytes and its decoded form).
+#[derive(Default)]
+struct Decoded {
+    records: std::collections::HashMap<Vec<u8>, (Vec<u8>, KeyRecord)>,
+    bytes: usize,
+}
 
-/// Beyond this many keys the cache starts over.
-const MAX_DECODED_KEYS: usize = 4096;
+/// Beyond this many bytes held the cache starts over: a key policy may be
+/// 32 KiB, so a count of entries would not bound the memory.
+const MAX_DECODED_BYTES: usize = 32 * 1024 * 1024;
 
 impl std::fmt::Debug for DecodedKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,20 +141,26 @@ impl DecodedKeys {
     fn decode(&self, row: &[u8], bytes: Vec<u8>) -> Result<KeyRecord, KmsError> {
         // A panic while holding the lock leaves whole entries behind.
         if let Some((seen, record)) = self
-            .records
+            .cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .records
             .get(row)
             && *seen == bytes
         {
             return Ok(record.clone());
         }
         let record = decode_key(&bytes)?;
-        let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
-        if records.len() >= MAX_DECODED_KEYS {
-            records.clear();
+        let cost = 2 * bytes.len() + row.len();
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.bytes + cost > MAX_DECODED_BYTES {
+            cache.records.clear();
+            cache.bytes = 0;
         }
-        records.insert(row.to_vec(), (bytes, record.clone()));
+        if let Some((old, _)) = cache.records.insert(row.to_vec(), (bytes, record.clone())) {
+            cache.bytes = cache.bytes.saturating_sub(2 * old.len() + row.len());
+        }
+        cache.bytes += cost;
         Ok(record)
     }
 }

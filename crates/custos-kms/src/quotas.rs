@@ -5,8 +5,9 @@
 //!
 //! - the cryptographic operations share one quota per kind of key:
 //!   `symmetric` (Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
-//!   GenerateDataKeyWithoutPlaintext, and GenerateRandom, which uses no
-//!   key), `rsa`, `ecc` (SM2 too), `hmac`, `ml-dsa`, `ml-kem`;
+//!   GenerateDataKeyWithoutPlaintext, GenerateMac and VerifyMac on HMAC
+//!   keys, and GenerateRandom, which uses no key), `rsa`, `ecc` (SM2 too),
+//!   `ml-dsa`, `ml-kem`;
 //! - `GenerateDataKeyPair` and `GenerateDataKeyPairWithoutPlaintext` share
 //!   one quota per key pair spec: `data-key-pair/RSA_2048`, …;
 //! - every other operation has its own: `CreateKey`, `DescribeKey`, ….
@@ -48,7 +49,7 @@ pub enum QuotaError {
 }
 
 /// Shared cryptographic classes, by kind of key.
-const CRYPTO_CLASSES: [&str; 6] = ["symmetric", "rsa", "ecc", "hmac", "ml-dsa", "ml-kem"];
+const CRYPTO_CLASSES: [&str; 5] = ["symmetric", "rsa", "ecc", "ml-dsa", "ml-kem"];
 
 /// Key pair specs of `GenerateDataKeyPair*`.
 const PAIR_SPECS: [&str; 8] = [
@@ -73,8 +74,8 @@ impl Quotas {
     /// `awsdocs/aws-kms-developer-guide`): the shared symmetric quota of
     /// most regions (10,000; AWS's varies from 5,500 to 50,000 by region),
     /// RSA 500, ECC 300, the data key pair specs and every operation's own.
-    /// That table gives no figure for HMAC, ML-DSA and ML-KEM keys, so
-    /// those classes stay unlimited here rather than carry a made-up one.
+    /// That table gives no figure for ML-DSA and ML-KEM keys, so those
+    /// classes stay unlimited here rather than carry a made-up one.
     pub fn aws() -> Self {
         let mut rates: HashMap<String, f64> = [
             ("symmetric", 10_000.0),
@@ -196,7 +197,8 @@ fn crypto_class(spec: KeySpec, usage: KeyUsage) -> &'static str {
     match spec {
         S::SymmetricDefault => "symmetric",
         S::Rsa2048 | S::Rsa3072 | S::Rsa4096 => "rsa",
-        S::Hmac224 | S::Hmac256 | S::Hmac384 | S::Hmac512 => "hmac",
+        // AWS counts HMAC operations in the symmetric quota.
+        S::Hmac224 | S::Hmac256 | S::Hmac384 | S::Hmac512 => "symmetric",
         S::MlDsa44 | S::MlDsa65 | S::MlDsa87 => "ml-dsa",
         S::MlKem512 | S::MlKem768 | S::MlKem1024 => "ml-kem",
         _ if usage == KeyUsage::EncapsulateDecapsulate => "ml-kem",
@@ -393,7 +395,7 @@ mod tests {
                 Action::GenerateMac,
                 on(S::Hmac256, U::GenerateVerifyMac),
                 None,
-                "hmac",
+                "symmetric",
             ),
             (Action::Sign, on(S::MlDsa65, U::SignVerify), None, "ml-dsa"),
             (

@@ -2012,8 +2012,21 @@ async fn key_policies_may_name_only_principals_that_exist() {
         );
         assert_eq!(refused, invalid, "{ghost}");
     }
-    // Once the user exists, the same policy is accepted.
+    // Once the user exists, the same policy is accepted; under another
+    // path, it is not the same user.
     user_with_key(&admin_iam, "nobody").await;
     put_key_policy(&admin, &key, &naming(&user_arn("nobody"))).await;
+    let elsewhere = format!("arn:aws:iam::{ACCOUNT}:user/other/path/nobody");
+    let refused = expect_error(
+        admin
+            .put_key_policy()
+            .key_id(&key)
+            .policy(naming(&elsewhere))
+            .send()
+            .await,
+        "MalformedPolicyDocumentException",
+        400,
+    );
+    assert_eq!(refused, invalid);
     key_with_policy(&admin, &naming(&user_arn("nobody"))).await;
 }

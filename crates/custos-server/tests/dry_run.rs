@@ -10,6 +10,7 @@ use aws_sdk_kms::types::{
     GrantOperation, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec,
     SigningAlgorithmSpec,
 };
+use base64::Engine as _;
 use common::iam::{iam, kms_as, user_with_key};
 use common::{client, error_of, start};
 
@@ -267,6 +268,60 @@ async fn every_dry_run_answers_as_the_real_request_would_and_changes_nothing() {
             .dry_run(true),
         "ValidationException"
     );
+    // The ciphertext itself is checked: a wrong context or a damaged blob
+    // fails a dry run as it fails the request, unless the dry run says to
+    // ignore the ciphertext (DryRunModifiers IGNORE_CIPHERTEXT).
+    fails_with!(
+        kms.decrypt()
+            .ciphertext_blob(ciphertext.clone())
+            .encryption_context("tenant", "other")
+            .dry_run(true),
+        "InvalidCiphertextException"
+    );
+    let mut damaged = ciphertext.clone().into_inner();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    fails_with!(
+        kms.decrypt()
+            .ciphertext_blob(Blob::new(damaged.clone()))
+            .dry_run(true),
+        "InvalidCiphertextException"
+    );
+    // (The SDK in use predates DryRunModifiers: sent as the wire has it.)
+    let client = common::raw::RawClient::new(&server);
+    let body = serde_json::json!({
+        "CiphertextBlob": base64::engine::general_purpose::STANDARD.encode(&damaged),
+        "DryRun": true,
+        "DryRunModifiers": ["IGNORE_CIPHERTEXT"],
+    })
+    .to_string();
+    let request = common::raw::Signer::default().sign(common::raw::RawRequest::kms(
+        &client.host(),
+        "Decrypt",
+        body.as_bytes(),
+    ));
+    let answer = client.exchange(request.to_bytes()).await.response();
+    assert_eq!(answer.status, 412, "{answer:?}");
+    assert!(
+        String::from_utf8_lossy(&answer.body).contains("DryRunOperationException"),
+        "{answer:?}"
+    );
+    fails_with!(
+        kms.re_encrypt()
+            .ciphertext_blob(Blob::new(damaged))
+            .destination_key_id(&sym)
+            .dry_run(true),
+        "InvalidCiphertextException"
+    );
+    // A peer key that is not a point of the curve.
+    fails_with!(
+        kms.derive_shared_secret()
+            .key_id(&agreement)
+            .key_agreement_algorithm(KeyAgreementAlgorithmSpec::Ecdh)
+            .public_key(Blob::new(vec![0x30, 0x03, 0x02, 0x01, 0x00]))
+            .dry_run(true),
+        "ValidationException"
+    );
     // A caller no policy allows is refused, dry run or not.
     let user = user_with_key(&iam(&server), "nobody").await;
     let nobody = kms_as(&server, &user);
@@ -283,6 +338,15 @@ async fn every_dry_run_answers_as_the_real_request_would_and_changes_nothing() {
             .decrypt()
             .ciphertext_blob(ciphertext.clone())
             .dry_run(true),
+        "AccessDeniedException"
+    );
+    // Naming a key it may not use, a caller learns nothing of the
+    // ciphertext's key: refused, not told the keys differ.
+    fails_with!(
+        nobody
+            .decrypt()
+            .key_id(common::arn(&hmac))
+            .ciphertext_blob(ciphertext.clone()),
         "AccessDeniedException"
     );
     // A disabled key: the state's error.

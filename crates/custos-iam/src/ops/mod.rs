@@ -230,17 +230,25 @@ impl<E: Engine> Iam<E> {
         if resource == "root" {
             return Ok(true);
         }
-        let name_of = |kind: &str| {
-            resource
-                .strip_prefix(kind)
-                .and_then(|r| r.strip_prefix('/'))
-                .map(|r| r.rsplit('/').next().unwrap_or(r).to_owned())
+        // `user/<path><name>`: the name and the whole path must match.
+        let named = |kind: &str| {
+            let rest = resource.strip_prefix(kind)?;
+            rest.starts_with('/').then(|| {
+                let name = rest.rsplit('/').next().unwrap_or(rest).to_owned();
+                (name, rest.to_owned())
+            })
         };
-        if let Some(name) = name_of("user") {
-            return Ok(self.user_record(&account, &name).await?.is_some());
+        if let Some((name, path_and_name)) = named("user") {
+            return Ok(self
+                .user_record(&account, &name)
+                .await?
+                .is_some_and(|u| format!("{}{name}", u.record.path) == path_and_name));
         }
-        if let Some(name) = name_of("role") {
-            return Ok(self.role_record(&account, &name).await?.is_some());
+        if let Some((name, path_and_name)) = named("role") {
+            return Ok(self
+                .role_record(&account, &name)
+                .await?
+                .is_some_and(|r| format!("{}{name}", r.record.path) == path_and_name));
         }
         if let Some(session) = resource.strip_prefix("assumed-role/") {
             let role = session.split('/').next().unwrap_or_default();

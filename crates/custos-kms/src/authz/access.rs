@@ -13,7 +13,9 @@
 //! 2. authorize (key policy, identity policies, grants: `crate::authz`);
 //! 3. check the key's state (`DisabledException`, `KMSInvalidStateException`);
 //! 4. check the key's usage (`InvalidKeyUsageException`);
-//! 5. the operation's own checks (algorithms, sizes), given as a closure;
+//! 5. the operation's own checks (algorithms, sizes, and for operations
+//!    whose input is only known good once used — a ciphertext, a peer's
+//!    public key — the cryptography itself), given as a closure;
 //! 6. stop a dry run (`DryRunOperationException`), the one place it is
 //!    decided: a dry run passes every check a real request would and
 //!    changes nothing.
@@ -36,13 +38,15 @@ use crate::{Kms, KmsError};
 pub(crate) enum Need {
     /// Cryptographic operations, grants, rotation changes: `Enabled` only.
     Enabled,
-    /// Managing a key (enable, disable, tag, describe its rotations, change
-    /// its policy): anything but pending deletion or pending import.
+    /// Enabling, disabling, listing rotations: anything but pending
+    /// deletion or pending import (AWS's key-state table).
     NotPending,
-    /// Aliases: anything but pending deletion.
+    /// Aliases, tags, descriptions, scheduling deletion: anything but
+    /// pending deletion.
     NotPendingDeletion,
-    /// Reading metadata and policies, cancelling deletion: any state (an
-    /// operation with its own state rule checks it after access).
+    /// Reading metadata, policies and rotation status, changing the
+    /// policy, cancelling deletion: any state (an operation with its own
+    /// state rule checks it after access).
     AnyState,
 }
 
@@ -55,10 +59,16 @@ impl Need {
                 return Err(KmsError::Disabled(format!("{} is disabled.", key.arn())));
             }
             (Need::Enabled, state) => state,
-            (Need::NotPending, state @ (KeyState::PendingDeletion | KeyState::PendingImport)) => {
-                state
-            }
-            (Need::NotPendingDeletion, state @ KeyState::PendingDeletion) => state,
+            (
+                Need::NotPending,
+                state @ (KeyState::PendingDeletion
+                | KeyState::PendingReplicaDeletion
+                | KeyState::PendingImport),
+            ) => state,
+            (
+                Need::NotPendingDeletion,
+                state @ (KeyState::PendingDeletion | KeyState::PendingReplicaDeletion),
+            ) => state,
             _ => return Ok(()),
         };
         let what = match refused {
@@ -200,7 +210,7 @@ impl<E: Engine> Kms<E> {
         &self,
         caller: &Caller,
         request: KeyRequest<'_>,
-        check: impl FnOnce(&Authorized) -> Result<T, KmsError>,
+        check: impl AsyncFnOnce(&Authorized) -> Result<T, KmsError>,
     ) -> Result<(Authorized, T), KmsError> {
         let KeyRequest {
             action,
@@ -252,7 +262,7 @@ impl<E: Engine> Kms<E> {
             require_usage(&key, usage, action)?;
         }
         let authorized = Authorized { key, need, grant };
-        let checked = check(&authorized)?;
+        let checked = check(&authorized).await?;
         stop_dry_run(dry_run)?;
         Ok((authorized, checked))
     }
@@ -263,7 +273,10 @@ impl<E: Engine> Kms<E> {
         caller: &Caller,
         request: KeyRequest<'_>,
     ) -> Result<Authorized, KmsError> {
-        Ok(self.access_checked(caller, request, |_| Ok(())).await?.0)
+        Ok(self
+            .access_checked(caller, request, async |_| Ok(()))
+            .await?
+            .0)
     }
 
     /// Changes the authorized key's record atomically (see

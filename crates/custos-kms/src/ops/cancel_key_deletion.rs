@@ -22,7 +22,7 @@ impl<E: Engine> Kms<E> {
         let request =
             KeyRequest::new(Action::CancelKeyDeletion, KeySource::Named(&raw)).need(Need::AnyState);
         let (key, ()) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 if a.key().state == KeyState::PendingDeletion {
                     Ok(())
                 } else {

@@ -186,8 +186,18 @@ impl<E: Engine> Kms<E> {
             })
             .flatten()
             .collect();
+        // `kms:EncryptionContext:*` of a CreateGrant are its constraint's.
+        let constrained = constraints
+            .as_ref()
+            .and_then(|c| {
+                c.encryption_context_equals
+                    .clone()
+                    .or_else(|| c.encryption_context_subset.clone())
+            })
+            .map(crate::context::EncryptionContext::new);
         let request = KeyRequest::new(Action::CreateGrant, KeySource::Named(&raw))
             .conditions(Conditions {
+                encryption_context: constrained.as_ref(),
                 grant: Some(GrantConditions {
                     operations: &operations,
                     grantee_principal: req.grantee_principal.as_deref().unwrap_or_default(),
@@ -198,37 +208,42 @@ impl<E: Engine> Kms<E> {
                 ..Conditions::default()
             })
             .dry_run(req.dry_run);
-        let authorized = self
-            .access_checked(caller, request, |a| {
-                check_grant_fits(a, &operations, &constraints, caller)
+        // A retry of the same named grant returns it again; otherwise the
+        // key's grant quota must have room: both known before a dry run ends.
+        let same_grant = |g: &GrantRecord| {
+            req.name.is_some()
+                && g.name == req.name
+                && g.grantee_principal == req.grantee_principal.as_deref().unwrap_or_default()
+                && g.retiring_principal == req.retiring_principal
+                && g.operations == operations
+                && g.constraints == constraints
+        };
+        let (authorized, retry) = self
+            .access_checked(caller, request, async |a| {
+                check_grant_fits(a, &operations, &constraints, caller)?;
+                let existing = self.grants_of(&a.key().key_id).await?;
+                if let Some((same, _)) = existing.iter().find(|(g, _)| same_grant(g)) {
+                    return Ok(Some(same.clone()));
+                }
+                if existing.len() >= MAX_GRANTS_PER_KEY {
+                    return Err(KmsError::LimitExceeded(format!(
+                        "The request was rejected because a quota was exceeded: {} already has \
+                         {MAX_GRANTS_PER_KEY} grants.",
+                        key_arn(a.key())
+                    )));
+                }
+                Ok(None)
             })
-            .await?
-            .0;
+            .await?;
         let key = authorized.key();
-
-        let existing = self.grants_of(&key.key_id).await?;
-        let issuing_account = format!("arn:aws:iam::{}:root", caller.account());
-        if let Some(name) = &req.name
-            && let Some((same, _)) = existing.iter().find(|(g, _)| {
-                g.name.as_deref() == Some(name.as_str())
-                    && g.grantee_principal == req.grantee_principal.as_deref().unwrap_or_default()
-                    && g.retiring_principal == req.retiring_principal
-                    && g.operations == operations
-                    && g.constraints == constraints
-            })
-        {
+        if let Some(same) = retry {
             // A retry: the same grant, a fresh token.
             return Ok(CreateGrantResponse {
-                grant_token: self.grant_token(same)?,
-                grant_id: same.grant_id.clone(),
+                grant_token: self.grant_token(&same)?,
+                grant_id: same.grant_id,
             });
         }
-        if existing.len() >= MAX_GRANTS_PER_KEY {
-            return Err(KmsError::LimitExceeded(format!(
-                "The request was rejected because a quota was exceeded: {} already has {MAX_GRANTS_PER_KEY} grants.",
-                key_arn(key)
-            )));
-        }
+        let issuing_account = format!("arn:aws:iam::{}:root", caller.account());
         let grant = GrantRecord {
             format: GRANT_FORMAT,
             grant_id: hex::encode(custos_crypto::rand::array::<32>()?),

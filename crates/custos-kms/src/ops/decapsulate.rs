@@ -49,17 +49,21 @@ impl<E: Engine> Kms<E> {
         let request = KeyRequest::new(Action::Decapsulate, KeySource::Named(&raw))
             .usage(KeyUsage::EncapsulateDecapsulate)
             .dry_run(req.dry_run);
-        let authorized = self.access(caller, request).await?;
+        // Decapsulation is part of the checks: a bad ciphertext fails a dry
+        // run as it fails the request.
+        let (authorized, mut secret) = self
+            .access_checked(caller, request, async |a| {
+                let Material::MlKem(private) = self.current_material(a).await? else {
+                    return Err(KmsError::Corrupt {
+                        what: format!("ML-KEM key {}", a.key().key_id),
+                    });
+                };
+                private
+                    .decapsulate(&ciphertext)
+                    .map_err(|_| KmsError::InvalidCiphertext)
+            })
+            .await?;
         let key = authorized.key();
-
-        let Material::MlKem(private) = self.current_material(&authorized).await? else {
-            return Err(KmsError::Corrupt {
-                what: format!("ML-KEM key {}", key.key_id),
-            });
-        };
-        let mut secret = private
-            .decapsulate(&ciphertext)
-            .map_err(|_| KmsError::InvalidCiphertext)?;
         Ok(DecapsulateResponse {
             key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),

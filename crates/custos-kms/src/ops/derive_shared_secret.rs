@@ -56,21 +56,26 @@ impl<E: Engine> Kms<E> {
             })
             .usage(KeyUsage::KeyAgreement)
             .dry_run(req.dry_run);
-        let authorized = self.access(caller, request).await?;
+        // The agreement is part of the checks: a peer key not on the curve
+        // fails a dry run as it fails the request.
+        let (authorized, mut secret) = self
+            .access_checked(caller, request, async |a| {
+                let key = a.key();
+                let Material::Ecdh(private) = self.current_material(a).await? else {
+                    return Err(KmsError::Corrupt {
+                        what: format!("key agreement key {}", key.key_id),
+                    });
+                };
+                private.agree(&peer).map_err(|_| {
+                    KmsError::ValidationMessage(format!(
+                        "The PublicKey is not a valid DER-encoded SubjectPublicKeyInfo of a \
+                         point on the curve of key spec {}.",
+                        key.key_spec.as_str()
+                    ))
+                })
+            })
+            .await?;
         let key = authorized.key();
-
-        let Material::Ecdh(private) = self.current_material(&authorized).await? else {
-            return Err(KmsError::Corrupt {
-                what: format!("key agreement key {}", key.key_id),
-            });
-        };
-        let mut secret = private.agree(&peer).map_err(|_| {
-            KmsError::ValidationMessage(format!(
-                "The PublicKey is not a valid DER-encoded SubjectPublicKeyInfo of a point on \
-                 the curve of key spec {}.",
-                key.key_spec.as_str()
-            ))
-        })?;
         Ok(DeriveSharedSecretResponse {
             key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),

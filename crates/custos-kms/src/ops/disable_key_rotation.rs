@@ -17,7 +17,7 @@ impl<E: Engine> Kms<E> {
         let raw = required_key_id(req.key_id)?;
         let request = KeyRequest::new(Action::DisableKeyRotation, KeySource::Named(&raw));
         let (key, ()) = self
-            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .access_checked(caller, request, async |a| require_rotatable(a.key()))
             .await?;
         self.modify(&key, |k, _| {
             k.rotation = None;

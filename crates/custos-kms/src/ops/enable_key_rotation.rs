@@ -38,7 +38,7 @@ impl<E: Engine> Kms<E> {
                 ..crate::authz::Conditions::default()
             });
         let (key, ()) = self
-            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .access_checked(caller, request, async |a| require_rotatable(a.key()))
             .await?;
         let now = self.now_ms();
         self.modify(&key, |k, _| {

@@ -60,7 +60,7 @@ impl<E: Engine> Kms<E> {
             .dry_run(req.dry_run);
         // RSA keys: the padding for the algorithm; symmetric keys: none.
         let (authorized, rsa) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 let key = a.key();
                 if key.key_spec == KeySpec::SymmetricDefault {
                     require_symmetric_algorithm(key, req.encryption_algorithm.as_deref())?;

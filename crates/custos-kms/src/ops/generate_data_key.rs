@@ -96,7 +96,9 @@ impl<E: Engine> Kms<E> {
             .usage(KeyUsage::EncryptDecrypt)
             .dry_run(req.dry_run);
         let (authorized, ()) = self
-            .access_checked(caller, request, |a| require_symmetric_key(a.key(), action))
+            .access_checked(caller, request, async |a| {
+                require_symmetric_key(a.key(), action)
+            })
             .await?;
 
         let plaintext = random_secret(len)?;

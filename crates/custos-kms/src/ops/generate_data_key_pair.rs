@@ -107,7 +107,7 @@ impl<E: Engine> Kms<E> {
             .usage(KeyUsage::EncryptDecrypt)
             .dry_run(req.dry_run);
         let (authorized, ()) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 require_symmetric_key(a.key(), action)?;
                 if spec == DataKeyPairSpec::Sm2 {
                     return Err(KmsError::UnsupportedOperation(

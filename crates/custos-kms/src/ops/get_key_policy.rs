@@ -26,7 +26,7 @@ impl<E: Engine> Kms<E> {
         let request =
             KeyRequest::new(Action::GetKeyPolicy, KeySource::Named(&raw)).need(Need::AnyState);
         let (key, ()) = self
-            .access_checked(caller, request, |_| {
+            .access_checked(caller, request, async |_| {
                 require_default_name(req.policy_name.as_deref())
             })
             .await?;

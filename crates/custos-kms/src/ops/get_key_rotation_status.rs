@@ -17,9 +17,9 @@ impl<E: Engine> Kms<E> {
     ) -> Result<GetKeyRotationStatusResponse, KmsError> {
         let raw = required_key_id(req.key_id)?;
         let request = KeyRequest::new(Action::GetKeyRotationStatus, KeySource::Named(&raw))
-            .need(Need::NotPending);
+            .need(Need::AnyState);
         let (key, ()) = self
-            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .access_checked(caller, request, async |a| require_rotatable(a.key()))
             .await?;
         let key = key.key();
         Ok(GetKeyRotationStatusResponse {

@@ -27,7 +27,7 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         let request = KeyRequest::new(Action::GetPublicKey, KeySource::Named(&raw));
         let (key, ()) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 let key = a.key();
                 if key.key_spec.is_asymmetric() {
                     Ok(())

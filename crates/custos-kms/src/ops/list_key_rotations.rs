@@ -49,7 +49,7 @@ impl<E: Engine> Kms<E> {
         let request = KeyRequest::new(Action::ListKeyRotations, KeySource::Named(&raw))
             .need(Need::NotPending);
         let (key, ()) = self
-            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .access_checked(caller, request, async |a| require_rotatable(a.key()))
             .await?;
         let key = key.key();
 

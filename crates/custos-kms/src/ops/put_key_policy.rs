@@ -29,13 +29,13 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         let bypass = req.bypass_policy_lockout_safety_check == Some(true);
         let request = KeyRequest::new(Action::PutKeyPolicy, KeySource::Named(&raw))
-            .need(Need::NotPending)
+            .need(Need::AnyState)
             .conditions(crate::authz::Conditions {
                 bypass_policy_lockout_safety_check: req.bypass_policy_lockout_safety_check,
                 ..crate::authz::Conditions::default()
             });
         let (key, parsed) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 require_default_name(req.policy_name.as_deref())?;
                 let parsed = policy::check_document(&document)?;
                 self.check_lockout(caller, a.key(), &parsed, bypass)?;

@@ -10,6 +10,7 @@ use crate::algorithms::{check_rsa_plaintext, rsa_padding};
 use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource};
 use crate::model::{EncryptionAlgorithm, KeySpec, KeyUsage};
+use crate::ops::decrypt::BlobRequest;
 use crate::ops::encrypt::{refuse_asymmetric_context, rsa_encrypt};
 use crate::ops::{
     check_encryption_algorithm, check_grant_tokens, check_key_id, context,
@@ -46,6 +47,11 @@ impl<E: Engine> Kms<E> {
             &req.destination_encryption_algorithm,
         );
         check_grant_tokens(&mut v, &req.grant_tokens);
+        if let Some(mods) = &req.dry_run_modifiers {
+            for m in mods {
+                v.one_of("dryRunModifiers", Some(m), &["IGNORE_CIPHERTEXT"]);
+            }
+        }
         v.into_result()?;
         self.check_grant_token_list(&req.grant_tokens)?;
         let blob = req.ciphertext_blob.unwrap_or_default().0;
@@ -84,7 +90,7 @@ impl<E: Engine> Kms<E> {
             .usage(KeyUsage::EncryptDecrypt);
         // RSA destinations: the algorithm and padding to encrypt with.
         let (destination, rsa_destination) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 let key = a.key();
                 let algorithm = req.destination_encryption_algorithm.as_deref();
                 if key.key_spec == KeySpec::SymmetricDefault {
@@ -100,13 +106,27 @@ impl<E: Engine> Kms<E> {
         let opened = self
             .open_blob(
                 caller,
-                Action::ReEncryptFrom,
-                &blob,
-                req.source_key_id.as_deref(),
-                &source_context,
-                req.source_encryption_algorithm.as_deref(),
-                req.dry_run,
-                Some(&destination.key().key_id),
+                BlobRequest {
+                    action: Action::ReEncryptFrom,
+                    blob: &blob,
+                    named: req.source_key_id.as_deref(),
+                    context: &source_context,
+                    algorithm: req.source_encryption_algorithm.as_deref(),
+                    dry_run: req.dry_run,
+                    ignore_ciphertext: req
+                        .dry_run_modifiers
+                        .iter()
+                        .flatten()
+                        .any(|m| m == "IGNORE_CIPHERTEXT"),
+                    same_key_as: Some(&destination.key().key_id),
+                    // An RSA destination takes only so much plaintext.
+                    fits: &|len| match rsa_destination {
+                        Some((algorithm, _)) => {
+                            check_rsa_plaintext(destination.key(), algorithm, len)
+                        }
+                        None => Ok(()),
+                    },
+                },
             )
             .await?;
         let (ciphertext, destination_material, destination_algorithm) = match rsa_destination {

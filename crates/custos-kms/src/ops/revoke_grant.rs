@@ -43,7 +43,7 @@ impl<E: Engine> Kms<E> {
             .need(Need::AnyState)
             .dry_run(req.dry_run);
         let (_, (grant, bytes)) = self
-            .access_checked(caller, request, |_| {
+            .access_checked(caller, request, async |_| {
                 grants
                     .into_iter()
                     .find(|(g, _)| g.grant_id == grant_id)

@@ -23,7 +23,7 @@ impl<E: Engine> Kms<E> {
         let raw = required_key_id(req.key_id)?;
         let request = KeyRequest::new(Action::RotateKeyOnDemand, KeySource::Named(&raw));
         let (key, ()) = self
-            .access_checked(caller, request, |a| require_rotatable(a.key()))
+            .access_checked(caller, request, async |a| require_rotatable(a.key()))
             .await?;
         let now = self.now_ms();
         let key = self

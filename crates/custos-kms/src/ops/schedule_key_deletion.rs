@@ -35,7 +35,7 @@ impl<E: Engine> Kms<E> {
 
         let raw = req.key_id.unwrap_or_default();
         let request = KeyRequest::new(Action::ScheduleKeyDeletion, KeySource::Named(&raw))
-            .need(Need::NotPending)
+            .need(Need::NotPendingDeletion)
             .conditions(crate::authz::Conditions {
                 pending_window_in_days: Some(days),
                 ..crate::authz::Conditions::default()

@@ -84,7 +84,7 @@ impl<E: Engine> Kms<E> {
             .usage(KeyUsage::SignVerify)
             .dry_run(req.dry_run);
         let (authorized, plan) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 signing_plan(
                     a.key(),
                     params.algorithm,

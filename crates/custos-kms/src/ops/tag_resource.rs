@@ -42,7 +42,7 @@ impl<E: Engine> Kms<E> {
 
         let raw = req.key_id.unwrap_or_default();
         let request = KeyRequest::new(Action::TagResource, KeySource::NamedNotAlias(&raw))
-            .need(Need::NotPending)
+            .need(Need::NotPendingDeletion)
             .conditions(crate::authz::Conditions {
                 request_tags: &tags,
                 ..crate::authz::Conditions::default()

@@ -27,7 +27,7 @@ impl<E: Engine> Kms<E> {
 
         let raw = req.key_id.unwrap_or_default();
         let request = KeyRequest::new(Action::UntagResource, KeySource::NamedNotAlias(&raw))
-            .need(Need::NotPending)
+            .need(Need::NotPendingDeletion)
             .conditions(crate::authz::Conditions {
                 tag_keys: &remove,
                 ..crate::authz::Conditions::default()

@@ -25,7 +25,7 @@ impl<E: Engine> Kms<E> {
 
         let raw = req.key_id.unwrap_or_default();
         let request = KeyRequest::new(Action::UpdateKeyDescription, KeySource::Named(&raw))
-            .need(Need::NotPending);
+            .need(Need::NotPendingDeletion);
         let key = self.access(caller, request).await?;
         self.modify(&key, |k, _| {
             k.description = description.clone();

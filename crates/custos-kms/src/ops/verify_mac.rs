@@ -39,7 +39,7 @@ impl<E: Engine> Kms<E> {
             .usage(KeyUsage::GenerateVerifyMac)
             .dry_run(req.dry_run);
         let (authorized, ()) = self
-            .access_checked(caller, request, |a| {
+            .access_checked(caller, request, async |a| {
                 require_mac_algorithm(a.key(), params.algorithm)
             })
             .await?;

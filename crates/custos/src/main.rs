@@ -4,6 +4,7 @@
 //!   endpoint).
 //! - `custos account create|list` manages the accounts of a stopped
 //!   server's data directory.
+//! - `custos audit verify` checks the audit log's hash chain.
 //! - `custos encrypt`, `custos decrypt` and `custos inspect` ([`files`])
 //!   encrypt files and streams in the AWS Encryption SDK message format,
 //!   under keys in Custos or any AWS KMS ([`aws_kms`]) or local raw keys.
@@ -48,6 +49,31 @@ enum Command {
     Inspect(files::inspect::InspectArgs),
     /// Accounts of a data directory (run while no server uses it).
     Account(AccountArgs),
+    /// The audit trail: verify its hash chain.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    #[command(subcommand)]
+    action: AuditAction,
+    /// TOML configuration file.
+    #[arg(long, env = "CUSTOS_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./custos-data]; the log is in its `audit`
+    /// directory unless the configuration says otherwise.
+    #[arg(long, env = "CUSTOS_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// An audit log directory itself (a copy, say), instead.
+    #[arg(long, global = true, conflicts_with = "data_dir")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check every record and link of the log; exit 1 at the first break,
+    /// saying where and what.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +161,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => files::decrypt::run(args),
         Command::Inspect(args) => files::inspect::run(args),
         Command::Account(args) => run_account(args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => run_audit(args),
     };
     match result {
         Ok(code) => code,
@@ -188,6 +215,46 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         running.shutdown().await;
         Ok(())
     })
+}
+
+fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => {
+            let file = match &args.config {
+                Some(path) => ConfigFile::load(path)?,
+                None => ConfigFile::default(),
+            };
+            let config = Config::resolve(
+                file,
+                Overrides {
+                    data_dir: args.data_dir,
+                    ..Overrides::default()
+                },
+            )?;
+            config
+                .audit_dir
+                .context("auditing is off in this configuration: there is no log to verify")?
+        }
+    };
+    match args.action {
+        AuditAction::Verify => match custos_audit::verify::verify(&dir) {
+            Ok(report) => {
+                println!(
+                    "{}: {} records in {} segments, chain intact (head {})",
+                    dir.display(),
+                    report.records,
+                    report.segments,
+                    hex::encode(report.head)
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(broken) => {
+                eprintln!("custos: the audit log is broken: {broken}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+    }
 }
 
 fn run_account(args: AccountArgs) -> anyhow::Result<()> {

@@ -13,9 +13,11 @@
 //! returned (`custos-server`'s `audit` module).
 
 pub mod chain;
+pub mod digest;
 pub mod event;
 pub mod log;
 pub mod verify;
 
+pub use digest::DigestSigner;
 pub use event::{Event, Resource, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
 pub use log::{AuditError, AuditLog};

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::{GENESIS, parse_line, segment_name, segments, write_line};
+use crate::digest::DigestSigner;
 
 /// A segment is closed and a new one begun beyond this size.
 const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -50,10 +51,33 @@ struct Job {
 /// The audit log of one directory.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    queue: Option<mpsc::Sender<Job>>,
+    inner: Option<Arc<Inner>>,
     healthy: Arc<AtomicBool>,
     dir: PathBuf,
 }
+
+/// The queue to the writer, and the writer, which is waited for when the
+/// last handle goes (it writes a last digest then).
+#[derive(Debug)]
+struct Inner {
+    queue: Option<mpsc::Sender<Job>>,
+    writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer's loop.
+        self.queue.take();
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// A digest is signed at most this often while records come in, and when
+/// the log closes.
+const DIGEST_INTERVAL: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,17 +88,28 @@ impl std::fmt::Debug for Job {
 impl AuditLog {
     /// Opens (or creates) the log in `dir` and starts its writer. A torn
     /// last line (a crash mid-write: never acknowledged) is cut off.
-    pub fn open(dir: &Path) -> std::io::Result<AuditLog> {
+    ///
+    /// With a `signer`, the writer signs a digest of the records written
+    /// at most every minute while records come in, and when the log
+    /// closes (see `crate::digest`).
+    pub fn open(dir: &Path, signer: Option<DigestSigner>) -> std::io::Result<AuditLog> {
         create_private_dir(dir)?;
-        let writer = Writer::open(dir)?;
+        let mut writer = Writer::open(dir)?;
+        if let Some(signer) = &signer {
+            crate::digest::list_key(dir, signer, wall_ms())?;
+        }
+        writer.signer = signer;
         let (tx, rx) = mpsc::channel(QUEUE);
         let healthy = Arc::new(AtomicBool::new(true));
         let flag = Arc::clone(&healthy);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("custos-audit".into())
             .spawn(move || writer.run(rx, &flag))?;
         Ok(AuditLog {
-            queue: Some(tx),
+            inner: Some(Arc::new(Inner {
+                queue: Some(tx),
+                writer: std::sync::Mutex::new(Some(handle)),
+            })),
             healthy,
             dir: dir.to_owned(),
         })
@@ -84,14 +119,14 @@ impl AuditLog {
     /// without auditing, chosen explicitly and announced at start.
     pub fn disabled() -> AuditLog {
         AuditLog {
-            queue: None,
+            inner: None,
             healthy: Arc::new(AtomicBool::new(true)),
             dir: PathBuf::new(),
         }
     }
 
     pub fn is_disabled(&self) -> bool {
-        self.queue.is_none()
+        self.inner.is_none()
     }
 
     /// Whether the last write succeeded (for health checks and metrics).
@@ -107,7 +142,7 @@ impl AuditLog {
     /// Appends `event` (its JSON) and returns its sequence number once it
     /// is durable.
     pub async fn append(&self, event: Vec<u8>) -> Result<u64, AuditError> {
-        let Some(queue) = &self.queue else {
+        let Some(queue) = self.inner.as_ref().and_then(|i| i.queue.as_ref()) else {
             return Ok(0);
         };
         let (done, wait) = oneshot::channel();
@@ -135,6 +170,10 @@ struct Writer {
     head: [u8; 32],
     /// Since when (wall clock, ms) the log could not be written.
     broken_since_ms: Option<i64>,
+    signer: Option<DigestSigner>,
+    /// The last record a digest covers, and that digest's signature.
+    digested: (u64, Option<String>),
+    last_digest_at: std::time::Instant,
 }
 
 impl Writer {
@@ -180,10 +219,19 @@ impl Writer {
             seq,
             head,
             broken_since_ms: None,
+            signer: None,
+            digested: last_digest(dir)?,
+            last_digest_at: std::time::Instant::now(),
         })
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Job>, healthy: &AtomicBool) {
+        self.serve(&mut rx, healthy);
+        // The log closes: a last digest covers what is not covered yet.
+        self.digest();
+    }
+
+    fn serve(&mut self, rx: &mut mpsc::Receiver<Job>, healthy: &AtomicBool) {
         loop {
             // While the log is broken, nobody queues (the server refuses
             // requests first): the writer itself tries again, and the
@@ -192,7 +240,7 @@ impl Writer {
             let first = if let Some(since_ms) = self.broken_since_ms {
                 match rx.try_recv() {
                     Ok(job) => job,
-                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
                         std::thread::sleep(RETRY_INTERVAL);
                         let resumed = resumed_event(since_ms);
@@ -205,7 +253,7 @@ impl Writer {
             } else {
                 match rx.blocking_recv() {
                     Some(job) => job,
-                    None => return,
+                    None => break,
                 }
             };
             let mut batch = vec![first];
@@ -223,6 +271,9 @@ impl Writer {
                     for (i, job) in batch.into_iter().enumerate() {
                         let _ = job.done.send(Ok(first_seq + i as u64));
                     }
+                    if self.last_digest_at.elapsed() >= DIGEST_INTERVAL {
+                        self.digest();
+                    }
                 }
                 Err(e) => {
                     let e = AuditError::Write(e.to_string());
@@ -231,6 +282,31 @@ impl Writer {
                     }
                 }
             }
+        }
+    }
+
+    /// Signs a digest of the records written since the last one, if any.
+    /// A failure is logged: the records stay, covered by the next digest.
+    fn digest(&mut self) {
+        self.last_digest_at = std::time::Instant::now();
+        let Some(signer) = &self.signer else {
+            return;
+        };
+        let (covered, previous) = &self.digested;
+        if self.seq <= *covered || self.broken_since_ms.is_some() {
+            return;
+        }
+        match crate::digest::write_digest(
+            &self.dir,
+            signer,
+            covered + 1,
+            self.seq,
+            &self.head,
+            previous.as_deref(),
+            wall_ms(),
+        ) {
+            Ok(d) => self.digested = (d.last_seq, Some(d.signature)),
+            Err(e) => tracing::error!(error = %e, "cannot write an audit digest"),
         }
     }
 
@@ -325,6 +401,21 @@ impl Writer {
     }
 }
 
+/// The last record the last digest covers, and its signature.
+fn last_digest(dir: &Path) -> std::io::Result<(u64, Option<String>)> {
+    let Some((_, path)) = crate::digest::digests(dir)?.pop() else {
+        return Ok((0, None));
+    };
+    let digest: crate::digest::Digest =
+        serde_json::from_slice(&std::fs::read(&path)?).map_err(|_| {
+            std::io::Error::other(format!(
+                "the audit digest {} is unreadable: run `custos audit verify`",
+                path.display()
+            ))
+        })?;
+    Ok((digest.last_seq, Some(digest.signature)))
+}
+
 /// How often a broken log tries to write again.
 const RETRY_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -402,7 +493,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn appends_are_numbered_durable_and_survive_a_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = AuditLog::open(dir.path()).expect("open");
+        let log = AuditLog::open(dir.path(), None).expect("open");
         let mut tasks = Vec::new();
         for i in 0..200 {
             let log = log.clone();
@@ -425,7 +516,7 @@ mod tests {
             .expect("open")
             .write_all(b"201 00")
             .expect("write");
-        let log = AuditLog::open(dir.path()).expect("reopen");
+        let log = AuditLog::open(dir.path(), None).expect("reopen");
         assert_eq!(log.append(b"{}".to_vec()).await.expect("append"), 201);
         let report = crate::verify::verify(dir.path()).expect("verifies");
         assert_eq!(report.records, 201);

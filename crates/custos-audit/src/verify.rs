@@ -12,6 +12,12 @@ pub struct Report {
     pub records: u64,
     /// The hash of the last record (the chain's head).
     pub head: [u8; 32],
+    /// Signed digests checked, and the last record they cover (records
+    /// after it are chained but not yet signed for).
+    pub digests: usize,
+    pub covered: u64,
+    /// The ids of the keys that signed them.
+    pub key_ids: Vec<String>,
 }
 
 /// Where and how the chain is broken.
@@ -41,6 +47,20 @@ pub enum Damage {
     MissingSegment { expected: u64 },
     #[error("the directory cannot be read: {0}")]
     Unreadable(String),
+    #[error("the digest's signature is not valid (forged or edited digest)")]
+    ForgedDigest,
+    #[error("the digest is signed by key {0}, which the log does not list")]
+    UnknownKey(String),
+    #[error("the digest does not follow the one before it (a digest is missing)")]
+    MissingDigest,
+    #[error(
+        "records {from} to {to}, which a signed digest covers, are missing (the end of the log was removed)"
+    )]
+    Truncated { from: u64, to: u64 },
+    #[error("record {seq} is not the one the signed digest names (the log was rewritten)")]
+    Rewritten { seq: u64 },
+    #[error("the digest is unreadable")]
+    BadDigest,
 }
 
 /// Verifies the log in `dir`.
@@ -51,6 +71,11 @@ pub fn verify(dir: &Path) -> Result<Report, Broken> {
         kind,
     };
     let found = segments(dir).map_err(|e| whole(Damage::Unreadable(e.to_string())))?;
+    let digest_files =
+        crate::digest::digests(dir).map_err(|e| whole(Damage::Unreadable(e.to_string())))?;
+    // The hashes the digests name, collected on the way.
+    let named: std::collections::HashSet<u64> = digest_files.iter().map(|(s, _)| *s).collect();
+    let mut hashes = std::collections::HashMap::new();
     let (mut seq, mut prev) = (0u64, GENESIS);
     for (first, path) in &found {
         if *first != seq + 1 {
@@ -105,12 +130,59 @@ pub fn verify(dir: &Path) -> Result<Report, Broken> {
             }
             seq = line.seq;
             prev = line.hash;
+            if named.contains(&seq) {
+                hashes.insert(seq, prev);
+            }
         }
+    }
+    let keys =
+        crate::digest::public_keys(dir).map_err(|e| whole(Damage::Unreadable(e.to_string())))?;
+    let mut key_ids = Vec::new();
+    let (mut covered, mut previous): (u64, Option<String>) = (0, None);
+    for (_, path) in &digest_files {
+        let at = |kind| Broken {
+            file: path.clone(),
+            line: 0,
+            kind,
+        };
+        let digest: crate::digest::Digest = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| at(Damage::BadDigest))?;
+        let key = keys
+            .iter()
+            .find(|k| k.key_id == digest.key_id)
+            .ok_or_else(|| at(Damage::UnknownKey(digest.key_id.clone())))?;
+        if !digest.verify(key) {
+            return Err(at(Damage::ForgedDigest));
+        }
+        if digest.previous_signature != previous || digest.first_seq != covered + 1 {
+            return Err(at(Damage::MissingDigest));
+        }
+        if digest.last_seq > seq {
+            return Err(at(Damage::Truncated {
+                from: seq + 1,
+                to: digest.last_seq,
+            }));
+        }
+        if hashes.get(&digest.last_seq).map(hex::encode) != Some(digest.head_hash.clone()) {
+            return Err(at(Damage::Rewritten {
+                seq: digest.last_seq,
+            }));
+        }
+        if !key_ids.contains(&digest.key_id) {
+            key_ids.push(digest.key_id.clone());
+        }
+        covered = digest.last_seq;
+        previous = Some(digest.signature);
     }
     Ok(Report {
         segments: found.len(),
         records: seq,
         head: prev,
+        digests: digest_files.len(),
+        covered,
+        key_ids,
     })
 }
 
@@ -152,6 +224,65 @@ mod tests {
         log_of(dir.path(), 5);
         let report = verify(dir.path()).expect("intact");
         assert_eq!((report.segments, report.records), (1, 5));
+        assert_eq!((report.digests, report.covered), (0, 0));
+    }
+
+    #[test]
+    fn signed_digests_catch_a_removed_tail_a_rewrite_and_a_forgery() {
+        use crate::digest::{DigestSigner, digest_name, list_key, write_digest};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = log_of(dir.path(), 6);
+        let signer = DigestSigner::generate().expect("key");
+        list_key(dir.path(), &signer, 0).expect("key listed");
+        let heads: Vec<[u8; 32]> = lines(&path)
+            .iter()
+            .map(|l| parse_line(l).expect("line").hash)
+            .collect();
+        let first = write_digest(dir.path(), &signer, 1, 3, &heads[2], None, 0).expect("d1");
+        write_digest(
+            dir.path(),
+            &signer,
+            4,
+            6,
+            &heads[5],
+            Some(&first.signature),
+            0,
+        )
+        .expect("d2");
+        let report = verify(dir.path()).expect("intact");
+        assert_eq!((report.digests, report.covered), (2, 6));
+        assert_eq!(report.key_ids, vec![signer.key_id().to_owned()]);
+        let original = lines(&path);
+        let kind = || verify(dir.path()).map(|_| ()).map_err(|b| b.kind);
+
+        // The last two records removed: the chain alone would not notice.
+        rewrite(&path, &original[..4]);
+        assert_eq!(kind(), Err(Damage::Truncated { from: 5, to: 6 }));
+
+        // The whole log rewritten with fresh, consistent hashes.
+        let mut out = Vec::new();
+        let mut prev = GENESIS;
+        for seq in 1..=6 {
+            prev = write_line(
+                &mut out,
+                seq,
+                &prev,
+                format!("{{\"n\":\"x{seq}\"}}").as_bytes(),
+            );
+        }
+        std::fs::write(&path, out).expect("write");
+        assert_eq!(kind(), Err(Damage::Rewritten { seq: 3 }));
+        rewrite(&path, &original);
+        assert!(verify(dir.path()).is_ok());
+
+        // A digest edited (its range widened), or removed.
+        let second = dir.path().join(digest_name(6));
+        let text = std::fs::read_to_string(&second).expect("read");
+        std::fs::write(&second, text.replace("\"firstSeq\": 4", "\"firstSeq\": 3")).expect("w");
+        assert_eq!(kind(), Err(Damage::ForgedDigest));
+        std::fs::write(&second, &text).expect("restore");
+        std::fs::remove_file(dir.path().join(digest_name(3))).expect("remove");
+        assert_eq!(kind(), Err(Damage::MissingDigest));
     }
 
     #[test]

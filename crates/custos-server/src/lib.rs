@@ -248,6 +248,36 @@ pub async fn list_accounts(
     Ok(iam.accounts().await?)
 }
 
+/// What the audit signing key is sealed for.
+const AUDIT_KEY_PURPOSE: &str = "audit-signing-key";
+
+/// The audit log's signing key: sealed under the store key in the data
+/// directory, made on first start.
+fn audit_signer(
+    kms: &Kms<RedbEngine>,
+    data_dir: &std::path::Path,
+) -> std::io::Result<custos_audit::DigestSigner> {
+    let path = data_dir.join("audit-signing-key.sealed");
+    let failed = |what: &str| std::io::Error::other(format!("the audit signing key {what}"));
+    if path.exists() {
+        let sealed = std::fs::read(&path)?;
+        let secret = kms
+            .open_local(AUDIT_KEY_PURPOSE, &sealed)
+            .map_err(|_| failed("cannot be unsealed"))?;
+        return custos_audit::DigestSigner::from_private_bytes(secret.expose_secret())
+            .map_err(|_| failed("is unreadable"));
+    }
+    let signer = custos_audit::DigestSigner::generate().map_err(|_| failed("cannot be made"))?;
+    let secret = signer
+        .private_bytes()
+        .map_err(|_| failed("cannot be read"))?;
+    let sealed = kms
+        .seal_local(AUDIT_KEY_PURPOSE, secret.expose_secret())
+        .map_err(|_| failed("cannot be sealed"))?;
+    tls::write_atomically(&path, &sealed).map_err(std::io::Error::other)?;
+    Ok(signer)
+}
+
 /// Opens the data directory and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     start_with_clock(config, Arc::new(SystemClock::new())).await
@@ -309,10 +339,14 @@ pub async fn start_with_clock(
     };
     let running_tls = acceptor.is_some();
     let audit = match &config.audit_dir {
-        Some(dir) => custos_audit::AuditLog::open(dir).map_err(|source| StartError::Audit {
-            dir: dir.clone(),
-            source,
-        })?,
+        Some(dir) => {
+            let failed = |source| StartError::Audit {
+                dir: dir.clone(),
+                source,
+            };
+            let signer = audit_signer(&kms, &config.data_dir).map_err(failed)?;
+            custos_audit::AuditLog::open(dir, Some(signer)).map_err(failed)?
+        }
         None => {
             tracing::warn!(
                 "AUDITING IS OFF ([audit] enabled = false): requests are not recorded; \

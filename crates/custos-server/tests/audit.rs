@@ -20,6 +20,9 @@ use serde_json::Value;
 fn events(data_dir: &Path) -> Vec<Value> {
     let dir = data_dir.join("audit");
     let report = custos_audit::verify::verify(&dir).expect("the audit chain verifies");
+    // Shutdown signed a digest of everything.
+    assert!(report.digests >= 1, "{report:?}");
+    assert_eq!(report.covered, report.records, "{report:?}");
     let mut out = Vec::new();
     for (_, path) in custos_audit::chain::segments(&dir).expect("segments") {
         let bytes = std::fs::read(path).expect("read");

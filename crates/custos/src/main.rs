@@ -71,9 +71,13 @@ struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditAction {
-    /// Check every record and link of the log; exit 1 at the first break,
-    /// saying where and what.
+    /// Check every record, link and signed digest of the log; exit 1 at
+    /// the first break, saying where and what.
     Verify,
+    /// List the public keys that sign the log's digests (keep their ids
+    /// somewhere else: keys beside the log prove nothing to someone who
+    /// can rewrite the whole directory).
+    Keys,
 }
 
 #[derive(Debug, Args)]
@@ -241,11 +245,19 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         AuditAction::Verify => match custos_audit::verify::verify(&dir) {
             Ok(report) => {
                 println!(
-                    "{}: {} records in {} segments, chain intact (head {})",
+                    "{}: {} records in {} segments, chain intact (head {}); {} signed digests \
+                     cover records 1 to {} (keys {})",
                     dir.display(),
                     report.records,
                     report.segments,
-                    hex::encode(report.head)
+                    hex::encode(report.head),
+                    report.digests,
+                    report.covered,
+                    if report.key_ids.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        report.key_ids.join(", ")
+                    }
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -254,6 +266,17 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        AuditAction::Keys => {
+            for key in custos_audit::digest::public_keys(&dir)
+                .with_context(|| format!("cannot read the keys of {}", dir.display()))?
+            {
+                println!(
+                    "{}  from {}  {}",
+                    key.key_id, key.valid_from, key.public_key
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -22,7 +22,7 @@ fn verify_reports_an_intact_log_and_names_an_edited_record() {
     let server = start_server();
     let home = tempfile::tempdir().expect("home");
     let key = create_key(&server, home.path());
-    let dir = server.stop();
+    let dir = server.stop_gracefully();
 
     let out = verify(dir.path());
     let said = String::from_utf8_lossy(&out.stdout);
@@ -32,6 +32,21 @@ fn verify_reports_an_intact_log_and_names_an_edited_record() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(said.contains("chain intact"), "{said}");
+    assert!(said.contains("1 signed digests"), "{said}");
+    let keys = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["audit", "keys", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("custos runs");
+    let listed = String::from_utf8_lossy(&keys.stdout);
+    assert!(
+        keys.status.success() && listed.lines().count() == 1,
+        "{listed}"
+    );
+    assert!(
+        said.contains(listed.split_whitespace().next().unwrap_or("-")),
+        "{said}"
+    );
 
     // Change one character of the CreateKey event (its key id).
     let audit = dir.path().join("audit");

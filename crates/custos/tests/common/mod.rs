@@ -37,6 +37,17 @@ impl Server {
         std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"))
     }
 
+    /// Stops the server as an operator would (SIGTERM: it finishes what is
+    /// in flight and closes its logs) and hands back its data directory.
+    #[allow(dead_code, reason = "not every test binary stops gracefully")]
+    pub(crate) fn stop_gracefully(mut self) -> tempfile::TempDir {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"))
+    }
+
     /// The account id, from the printed banner.
     pub(crate) fn account(&self) -> String {
         self.env["CUSTOS_TEST_ACCOUNT"].clone()

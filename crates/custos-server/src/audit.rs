@@ -175,6 +175,37 @@ const KMS_RESPONSE_MEMBERS: &[&str] = &[
     "PendingWindowInDays",
 ];
 
+/// Response members the edge reads: what it logs, and the key and material
+/// the domain answered with.
+const KMS_RESPONSE_READ: &[&str] = &[
+    "DeletionDate",
+    "GrantId",
+    "KeyId",
+    "KeyMaterialId",
+    "KeyMetadata",
+    "KeyState",
+    "PendingWindowInDays",
+];
+
+/// The `wanted` top-level members of a JSON object. The others (a
+/// plaintext, a ciphertext) are skipped unparsed; member names written with
+/// escapes are read too, so that none can be hidden from the log.
+fn selected(body: &[u8], wanted: &[&str]) -> Map<String, Value> {
+    use std::collections::BTreeMap;
+    match serde_json::from_slice::<BTreeMap<&str, &serde_json::value::RawValue>>(body) {
+        Ok(members) => members
+            .into_iter()
+            .filter(|(k, _)| wanted.contains(k))
+            .filter_map(|(k, v)| Some((k.to_owned(), serde_json::from_str(v.get()).ok()?)))
+            .collect(),
+        Err(_) => serde_json::from_slice::<Map<String, Value>>(body)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| wanted.contains(&k.as_str()))
+            .collect(),
+    }
+}
+
 /// Maps whose keys are the user's (encryption contexts): kept as given.
 const USER_MAPS: &[&str] = &[
     "EncryptionContext",
@@ -287,9 +318,8 @@ pub(crate) fn kms_event(
     response_body: Option<&[u8]>,
     error: Option<(String, Option<String>)>,
 ) -> Event {
-    let request: Map<String, Value> = serde_json::from_slice(request_body).unwrap_or_default();
-    let response: Option<Map<String, Value>> =
-        response_body.and_then(|b| serde_json::from_slice(b).ok());
+    let request = selected(request_body, KMS_REQUEST_MEMBERS);
+    let response = response_body.map(|b| selected(b, KMS_RESPONSE_READ));
     let caller_account = caller.map(|c| c.account().as_str().to_owned());
     let read_only = is_read_only(operation);
     let mut parameters = logged(&request, KMS_REQUEST_MEMBERS);
@@ -447,6 +477,17 @@ mod tests {
                 "tags": [{"tagKey": "team", "tagValue": "blue"}],
             })
         );
+    }
+
+    #[test]
+    fn members_are_read_whether_or_not_their_names_are_escaped() {
+        let plain = br#"{"KeyId":"k","Plaintext":"c2VjcmV0"}"#;
+        let escaped = br#"{"\u004beyId":"k","Plaintext":"c2VjcmV0"}"#;
+        for body in [&plain[..], &escaped[..]] {
+            let got = selected(body, KMS_REQUEST_MEMBERS);
+            assert_eq!(Value::Object(got), serde_json::json!({"KeyId": "k"}));
+        }
+        assert!(selected(b"not json", KMS_REQUEST_MEMBERS).is_empty());
     }
 
     #[test]

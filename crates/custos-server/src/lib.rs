@@ -19,6 +19,7 @@
 //! primitives are `custos-crypto`'s.
 
 pub mod audit;
+mod cloudtrail;
 pub mod config;
 mod dispatch;
 pub mod error;

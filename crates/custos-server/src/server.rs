@@ -259,8 +259,24 @@ async fn handle(
     let id = request_id();
     let (parts, body) = req.into_parts();
     let query = crate::query::is_query(&parts);
+    let trail = crate::cloudtrail::is_cloudtrail(&parts);
     let body = read_body(&parts, body).await;
-    let (status, content_type, body) = if query {
+    let (status, content_type, body) = if trail {
+        let answer = match body {
+            Ok(body) => {
+                crate::cloudtrail::answer(state, peer, connection, link, &parts, &body, &id).await
+            }
+            Err(e) => Err(crate::cloudtrail::TrailError::of(&e)),
+        };
+        let (status, body) = match answer {
+            Ok(body) => (StatusCode::OK, Bytes::from(body)),
+            Err(e) => (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Bytes::from(e.body()),
+            ),
+        };
+        (status, custos_wire::CONTENT_TYPE, body)
+    } else if query {
         let answer = match body {
             Ok(body) => {
                 crate::query::answer(state, peer, connection, link, &parts, &body, &id).await

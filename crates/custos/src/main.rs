@@ -368,6 +368,7 @@ fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyho
     writeln!(out, "export AWS_ENDPOINT_URL_KMS={}", r.endpoint())?;
     writeln!(out, "export AWS_ENDPOINT_URL_IAM={}", r.endpoint())?;
     writeln!(out, "export AWS_ENDPOINT_URL_STS={}", r.endpoint())?;
+    writeln!(out, "export AWS_ENDPOINT_URL_CLOUDTRAIL={}", r.endpoint())?;
     if let Some(ca) = &r.ca_bundle {
         writeln!(out, "export AWS_CA_BUNDLE={}", ca.display())?;
     }

@@ -67,3 +67,183 @@ fn verify_reports_an_intact_log_and_names_an_edited_record() {
     assert!(said.contains("the record was changed"), "{said}");
     assert!(said.contains("line "), "{said}");
 }
+
+/// `aws cloudtrail <args>` with the printed environment; its JSON output.
+fn aws_cloudtrail(
+    server: &common::Server,
+    home: &std::path::Path,
+    args: &[&str],
+) -> serde_json::Value {
+    let out = common::with_env("aws", Some(server), home)
+        .arg("cloudtrail")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("the AWS CLI (`aws`) is installed: run scripts/test");
+    assert!(
+        out.status.success(),
+        "aws cloudtrail {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+#[test]
+fn the_aws_cli_looks_up_events_by_name_resource_and_page() {
+    let server = start_server();
+    let home = tempfile::tempdir().expect("home");
+    let arn = create_key(&server, home.path());
+    common::aws_kms(&server, home.path(), &["describe-key", "--key-id", &arn]);
+    common::aws_kms(&server, home.path(), &["describe-key", "--key-id", &arn]);
+
+    let by_name = aws_cloudtrail(
+        &server,
+        home.path(),
+        &[
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=CreateKey",
+        ],
+    );
+    let events = by_name["Events"].as_array().expect("Events");
+    assert_eq!(events.len(), 1, "{by_name}");
+    assert_eq!(events[0]["EventName"], "CreateKey");
+    assert_eq!(events[0]["EventSource"], "kms.amazonaws.com");
+    assert_eq!(events[0]["ReadOnly"], "false");
+    assert_eq!(events[0]["Username"], "custos-admin");
+    assert_eq!(events[0]["Resources"][0]["ResourceName"], arn);
+    let full: serde_json::Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().expect("string"))
+            .expect("the event's JSON");
+    assert_eq!(full["eventName"], "CreateKey");
+    assert_eq!(full["resources"][0]["ARN"], arn);
+
+    let by_resource = aws_cloudtrail(
+        &server,
+        home.path(),
+        &[
+            "lookup-events",
+            "--lookup-attributes",
+            &format!("AttributeKey=ResourceName,AttributeValue={arn}"),
+        ],
+    );
+    let names: Vec<&str> = by_resource["Events"]
+        .as_array()
+        .expect("Events")
+        .iter()
+        .filter_map(|e| e["EventName"].as_str())
+        .collect();
+    // Newest first.
+    assert_eq!(
+        names,
+        ["DescribeKey", "DescribeKey", "CreateKey"],
+        "{by_resource}"
+    );
+
+    // One page at a time.
+    let first = aws_cloudtrail(
+        &server,
+        home.path(),
+        &[
+            "lookup-events",
+            "--no-paginate",
+            "--max-results",
+            "1",
+            "--lookup-attributes",
+            &format!("AttributeKey=ResourceName,AttributeValue={arn}"),
+        ],
+    );
+    assert_eq!(first["Events"].as_array().map(Vec::len), Some(1));
+    let token = first["NextToken"].as_str().expect("a next page");
+    let second = aws_cloudtrail(
+        &server,
+        home.path(),
+        &[
+            "lookup-events",
+            "--no-paginate",
+            "--max-results",
+            "5",
+            "--next-token",
+            token,
+            "--lookup-attributes",
+            &format!("AttributeKey=ResourceName,AttributeValue={arn}"),
+        ],
+    );
+    assert_eq!(
+        second["Events"].as_array().map(Vec::len),
+        Some(2),
+        "{second}"
+    );
+    assert!(second.get("NextToken").is_none());
+
+    // Reading the trail is itself authorized: a user needs
+    // cloudtrail:LookupEvents in an identity policy.
+    let iam = |args: &[&str]| -> serde_json::Value {
+        let out = common::with_env("aws", Some(&server), home.path())
+            .arg("iam")
+            .args(args)
+            .args(["--output", "json"])
+            .output()
+            .expect("aws runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    iam(&["create-user", "--user-name", "reader"]);
+    let key = iam(&["create-access-key", "--user-name", "reader"]);
+    let id = key["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let as_reader = || {
+        common::with_env("aws", Some(&server), home.path())
+            .env("AWS_ACCESS_KEY_ID", &id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .args(["cloudtrail", "lookup-events", "--output", "json"])
+            .output()
+            .expect("aws runs")
+    };
+    let refused = as_reader();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("AccessDeniedException")
+            && said.contains("is not authorized to perform: cloudtrail:LookupEvents"),
+        "{said}"
+    );
+    iam(&[
+        "put-user-policy",
+        "--user-name",
+        "reader",
+        "--policy-name",
+        "trail",
+        "--policy-document",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}"#,
+    ]);
+    let allowed = as_reader();
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&allowed.stdout).expect("json");
+    let names: Vec<&str> = seen["Events"]
+        .as_array()
+        .expect("Events")
+        .iter()
+        .filter_map(|e| e["EventName"].as_str())
+        .collect();
+    // Its own refused lookup is in the trail too.
+    assert!(
+        names.contains(&"CreateKey") && names.contains(&"LookupEvents"),
+        "{names:?}"
+    );
+    drop(server.stop());
+}

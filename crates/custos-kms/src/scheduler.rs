@@ -38,10 +38,25 @@ struct ClockRecord {
 }
 
 /// What one pass of the scheduler did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WorkDone {
     pub deleted: usize,
     pub rotated: usize,
+    /// Each action, for the audit trail (the server records them).
+    pub actions: Vec<ScheduledAction>,
+}
+
+/// One thing the scheduler did to a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledAction {
+    /// `DeleteKey` (its material destroyed) or `RotateKey` (automatic
+    /// rotation), as CloudTrail names them.
+    pub event_name: &'static str,
+    pub key_arn: String,
+    pub account_id: String,
+    pub region: String,
+    /// The new material of a rotation.
+    pub key_material_id: Option<String>,
 }
 
 impl<E: Engine> Kms<E> {
@@ -112,6 +127,13 @@ impl<E: Engine> Kms<E> {
                 {
                     if self.destroy(&key, bytes).await? {
                         done.deleted += 1;
+                        done.actions.push(ScheduledAction {
+                            event_name: "DeleteKey",
+                            key_arn: key.arn(),
+                            account_id: key.account_id.clone(),
+                            region: key.region.clone(),
+                            key_material_id: None,
+                        });
                     }
                 } else if key.state == KeyState::Enabled
                     && key
@@ -119,15 +141,22 @@ impl<E: Engine> Kms<E> {
                         .as_ref()
                         .is_some_and(|r| r.next_rotation_ms <= now)
                 {
-                    self.rotate_automatically(&key, now).await?;
+                    let rotated = self.rotate_automatically(&key, now).await?;
                     done.rotated += 1;
+                    done.actions.push(ScheduledAction {
+                        event_name: "RotateKey",
+                        key_arn: key.arn(),
+                        account_id: key.account_id.clone(),
+                        region: key.region.clone(),
+                        key_material_id: rotated.current_material().map(|m| m.material_id.clone()),
+                    });
                 }
             }
             if last_chunk {
                 break;
             }
         }
-        if done != WorkDone::default() {
+        if done.deleted + done.rotated > 0 {
             tracing::info!(
                 deleted = done.deleted,
                 rotated = done.rotated,
@@ -199,7 +228,7 @@ impl<E: Engine> Kms<E> {
         }
     }
 
-    async fn rotate_automatically(&self, key: &KeyRecord, now: i64) -> Result<(), KmsError> {
+    async fn rotate_automatically(&self, key: &KeyRecord, now: i64) -> Result<KeyRecord, KmsError> {
         let wall = self.now_ms();
         self.modify_key(key, |k, batch| {
             let Some(rotation) = k.rotation.clone() else {
@@ -219,7 +248,6 @@ impl<E: Engine> Kms<E> {
             }
             Ok(())
         })
-        .await?;
-        Ok(())
+        .await
     }
 }

@@ -444,6 +444,48 @@ pub(crate) fn query_event(
     }
 }
 
+/// The event of something the scheduler did on its own (a key's material
+/// destroyed after its waiting period, an automatic rotation), as AWS
+/// records them: an `AwsServiceEvent` invoked by KMS.
+pub(crate) fn service_event(action: &custos_kms::scheduler::ScheduledAction, now_ms: i64) -> Event {
+    Event {
+        event_version: custos_audit::event::EVENT_VERSION,
+        user_identity: UserIdentity {
+            kind: "AWSService".into(),
+            account_id: Some(action.account_id.clone()),
+            invoked_by: Some("kms.amazonaws.com".into()),
+            ..UserIdentity::default()
+        },
+        event_time: custos_audit::event::cloudtrail_time(now_ms),
+        event_source: "kms.amazonaws.com".into(),
+        event_name: action.event_name.to_owned(),
+        aws_region: action.region.clone(),
+        source_ip_address: "kms.amazonaws.com".into(),
+        user_agent: "kms.amazonaws.com".into(),
+        error_code: None,
+        error_message: None,
+        request_parameters: Value::Null,
+        response_elements: Value::Null,
+        additional_event_data: action
+            .key_material_id
+            .as_ref()
+            .map(|id| serde_json::json!({ "keyMaterialId": id })),
+        request_id: custos_audit::event::event_id(),
+        event_id: custos_audit::event::event_id(),
+        read_only: false,
+        resources: vec![Resource {
+            account_id: action.account_id.clone(),
+            kind: "AWS::KMS::Key".into(),
+            arn: action.key_arn.clone(),
+        }],
+        event_type: "AwsServiceEvent",
+        management_event: true,
+        recipient_account_id: action.account_id.clone(),
+        event_category: "Management",
+        tls_details: None,
+    }
+}
+
 fn tls_details(seen: &Seen<'_>) -> Option<custos_audit::event::TlsDetails> {
     seen.tls
         .map(|(version, suite)| custos_audit::event::TlsDetails {

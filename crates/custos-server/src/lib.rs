@@ -108,6 +108,13 @@ impl Running {
 
     /// Stops accepting, lets requests in flight finish (bounded), and
     /// returns once the listener is closed.
+    /// Runs one pass of the scheduler now (it also runs every minute), as
+    /// the server would: tests move their clock and call this rather than
+    /// wait.
+    pub async fn run_scheduled_pass(&self) {
+        server::scheduled_pass(&self.state).await;
+    }
+
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;

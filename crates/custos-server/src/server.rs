@@ -101,12 +101,32 @@ pub(crate) async fn schedule(state: Arc<State>, mut shutdown: watch::Receiver<bo
     loop {
         tokio::select! {
             _ = ticks.tick() => {
-                if let Err(e) = state.kms.run_scheduled_work().await {
-                    tracing::error!(error = ?e, "scheduled work failed");
-                }
+                scheduled_pass(&state).await;
             }
             _ = shutdown.changed() => break,
         }
+    }
+}
+
+/// One pass of the scheduler, its actions recorded in the audit log.
+pub(crate) async fn scheduled_pass(state: &State) {
+    match state.kms.run_scheduled_work().await {
+        Ok(done) => {
+            for action in &done.actions {
+                let event = crate::audit::service_event(action, state.now_ms());
+                // What was done is done: a record that cannot be written is
+                // an error for the operator to see.
+                if let Err(e) = state.record(&event).await {
+                    tracing::error!(
+                        error = ?e,
+                        key = %action.key_arn,
+                        action = action.event_name,
+                        "the scheduler's action could not be recorded"
+                    );
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = ?e, "scheduled work failed"),
     }
 }
 

@@ -273,3 +273,55 @@ async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
     assert_eq!(event["eventName"], "AuditLogResumed");
     assert_eq!(event["eventType"], "AwsServiceEvent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedulers_deletions_and_rotations_are_recorded_as_service_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("fits");
+    let clock = std::sync::Arc::new(custos_kms::ManualClock::new(now_ms));
+    let server = custos_server::start_with_clock(common::config(dir.path()), clock.clone())
+        .await
+        .expect("server starts");
+    let kms = client(&server);
+    let doomed = common::new_key(&kms).await;
+    let rotating = common::new_key(&kms).await;
+    kms.schedule_key_deletion()
+        .key_id(&doomed)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("ScheduleKeyDeletion");
+    kms.enable_key_rotation()
+        .key_id(&rotating)
+        .rotation_period_in_days(90)
+        .send()
+        .await
+        .expect("EnableKeyRotation");
+    server.run_scheduled_pass().await;
+    clock.advance_ms(91 * 24 * 60 * 60 * 1000);
+    server.run_scheduled_pass().await;
+    server.shutdown().await;
+
+    let all = events(dir.path());
+    let deleted = named(&all, "DeleteKey");
+    assert_eq!(deleted.len(), 1, "{all:?}");
+    assert_eq!(deleted[0]["eventType"], "AwsServiceEvent");
+    assert_eq!(deleted[0]["userIdentity"]["invokedBy"], "kms.amazonaws.com");
+    assert_eq!(deleted[0]["resources"][0]["ARN"], arn(&doomed));
+    assert_eq!(deleted[0]["recipientAccountId"], ACCOUNT);
+    let rotated = named(&all, "RotateKey");
+    assert_eq!(rotated.len(), 1, "{all:?}");
+    assert_eq!(rotated[0]["resources"][0]["ARN"], arn(&rotating));
+    assert_eq!(
+        rotated[0]["additionalEventData"]["keyMaterialId"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+}

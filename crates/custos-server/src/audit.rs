@@ -364,6 +364,36 @@ pub(crate) fn kms_event(
         .map(|r| r.account_id.clone())
         .or(caller_account)
         .unwrap_or_default();
+    Event {
+        request_parameters: if parameters.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(parameters)
+        },
+        response_elements,
+        additional_event_data: material,
+        read_only,
+        resources,
+        ..api_call(
+            seen,
+            identity,
+            ("kms.amazonaws.com", operation, region),
+            recipient,
+            error,
+        )
+    }
+}
+
+/// An `AwsApiCall` event with what every request has (`what`: the event
+/// source, the operation, the region); the protocol fills in the rest.
+fn api_call(
+    seen: &Seen<'_>,
+    identity: UserIdentity,
+    what: (&str, &str, &str),
+    recipient: String,
+    error: Option<(String, Option<String>)>,
+) -> Event {
+    let (source, operation, region) = what;
     let (error_code, error_message) = match error {
         Some((code, message)) => (Some(code), message),
         None => (None, None),
@@ -372,24 +402,20 @@ pub(crate) fn kms_event(
         event_version: custos_audit::event::EVENT_VERSION,
         user_identity: identity,
         event_time: custos_audit::event::cloudtrail_time(seen.now_ms),
-        event_source: "kms.amazonaws.com".into(),
+        event_source: source.to_owned(),
         event_name: operation.to_owned(),
         aws_region: region.to_owned(),
         source_ip_address: seen.peer.to_string(),
         user_agent: seen.user_agent.to_owned(),
         error_code,
         error_message,
-        request_parameters: if parameters.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(parameters)
-        },
-        response_elements,
-        additional_event_data: material,
+        request_parameters: Value::Null,
+        response_elements: Value::Null,
+        additional_event_data: None,
         request_id: seen.request_id.to_owned(),
         event_id: custos_audit::event::event_id(),
-        read_only,
-        resources,
+        read_only: false,
+        resources: Vec::new(),
         event_type: "AwsApiCall",
         management_event: true,
         recipient_account_id: recipient,
@@ -413,34 +439,18 @@ pub(crate) fn query_event(
     let account = caller
         .map(|c| c.account().as_str().to_owned())
         .unwrap_or_default();
-    let (error_code, error_message) = match error {
-        Some((code, message)) => (Some(code), message),
-        None => (None, None),
-    };
     Event {
-        event_version: custos_audit::event::EVENT_VERSION,
-        user_identity: identity,
-        event_time: custos_audit::event::cloudtrail_time(seen.now_ms),
-        event_source: source.to_owned(),
-        event_name: operation.to_owned(),
+        read_only: operation.starts_with("Get")
+            || operation.starts_with("List")
+            || operation.starts_with("Lookup"),
         // IAM is global; AWS records it in us-east-1.
-        aws_region: "us-east-1".into(),
-        source_ip_address: seen.peer.to_string(),
-        user_agent: seen.user_agent.to_owned(),
-        error_code,
-        error_message,
-        request_parameters: Value::Null,
-        response_elements: Value::Null,
-        additional_event_data: None,
-        request_id: seen.request_id.to_owned(),
-        event_id: custos_audit::event::event_id(),
-        read_only: operation.starts_with("Get") || operation.starts_with("List"),
-        resources: Vec::new(),
-        event_type: "AwsApiCall",
-        management_event: true,
-        recipient_account_id: account,
-        event_category: "Management",
-        tls_details: tls_details(seen),
+        ..api_call(
+            seen,
+            identity,
+            (source, operation, "us-east-1"),
+            account,
+            error,
+        )
     }
 }
 

@@ -55,6 +55,18 @@ impl State {
             .map_err(|e| ApiError::Audit(Box::new(e)))
     }
 
+    /// [`State::record`] of the event `build` makes, built only when
+    /// auditing is on (off, it is only for benchmarks).
+    pub(crate) async fn record_with(
+        &self,
+        build: impl FnOnce() -> custos_audit::Event,
+    ) -> Result<(), ApiError> {
+        if self.audit.is_disabled() {
+            return Ok(());
+        }
+        self.record(&build()).await
+    }
+
     /// Refuses quickly, before the domain sees the request, while the
     /// audit log is known to be unwritable: a refused request changes
     /// nothing.
@@ -442,17 +454,20 @@ async fn answer(
             let region = custos_sigv4::parse(&request)
                 .map(|s| s.region().to_owned())
                 .unwrap_or_default();
-            let event = crate::audit::kms_event(
-                &seen,
-                crate::audit::claimed_identity(parts),
-                None,
-                &region,
-                name,
-                b"",
-                None,
-                Some(wire_error(&e)),
-            );
-            state.record(&event).await?;
+            state
+                .record_with(|| {
+                    crate::audit::kms_event(
+                        &seen,
+                        crate::audit::claimed_identity(parts),
+                        None,
+                        &region,
+                        name,
+                        b"",
+                        None,
+                        Some(wire_error(&e)),
+                    )
+                })
+                .await?;
             return Err(e);
         }
     };
@@ -460,17 +475,20 @@ async fn answer(
         Some(op) => dispatch(&state.kms, &caller, op, body).await,
         None => Err(ApiError::UnknownOperation),
     };
-    let event = crate::audit::kms_event(
-        &seen,
-        crate::audit::identity_of(&caller),
-        Some(&caller),
-        caller.region().as_str(),
-        name,
-        body,
-        result.as_ref().ok().map(|b| b.as_slice()),
-        result.as_ref().err().map(wire_error),
-    );
-    state.record(&event).await?;
+    state
+        .record_with(|| {
+            crate::audit::kms_event(
+                &seen,
+                crate::audit::identity_of(&caller),
+                Some(&caller),
+                caller.region().as_str(),
+                name,
+                body,
+                result.as_ref().ok().map(|b| b.as_slice()),
+                result.as_ref().err().map(wire_error),
+            )
+        })
+        .await?;
     result
 }
 

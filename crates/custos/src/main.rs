@@ -224,22 +224,9 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let dir = match args.dir {
         Some(dir) => dir,
-        None => {
-            let file = match &args.config {
-                Some(path) => ConfigFile::load(path)?,
-                None => ConfigFile::default(),
-            };
-            let config = Config::resolve(
-                file,
-                Overrides {
-                    data_dir: args.data_dir,
-                    ..Overrides::default()
-                },
-            )?;
-            config
-                .audit_dir
-                .context("auditing is off in this configuration: there is no log to verify")?
-        }
+        None => offline_config(args.config.as_deref(), args.data_dir)?
+            .audit_dir
+            .context("auditing is off in this configuration: there is no log to verify")?,
     };
     match args.action {
         AuditAction::Verify => match custos_audit::verify::verify(&dir) {
@@ -280,18 +267,27 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_account(args: AccountArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
+/// The configuration of a command that works on a stopped server's data
+/// directory: the file, if given, and the data directory over it.
+fn offline_config(
+    config: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<Config> {
+    let file = match config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
-    let config = Config::resolve(
+    Ok(Config::resolve(
         file,
         Overrides {
-            data_dir: args.data_dir,
+            data_dir,
             ..Overrides::default()
         },
-    )?;
+    )?)
+}
+
+fn run_account(args: AccountArgs) -> anyhow::Result<()> {
+    let config = offline_config(args.config.as_deref(), args.data_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -15,6 +15,7 @@
 pub mod chain;
 pub mod digest;
 pub mod event;
+pub mod export;
 pub mod log;
 pub mod verify;
 

@@ -74,6 +74,16 @@ enum AuditAction {
     /// Check every record, link and signed digest of the log; exit 1 at
     /// the first break, saying where and what.
     Verify,
+    /// Write the log (verified first) in CloudTrail's log-file layout:
+    /// `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/…json.gz`.
+    Export {
+        /// The folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only events at or after this time (RFC 3339, or epoch seconds).
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// List the public keys that sign the log's digests (keep their ids
     /// somewhere else: keys beside the log prove nothing to someone who
     /// can rewrite the whole directory).
@@ -253,6 +263,28 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        AuditAction::Export { out, since } => {
+            let since_s = match since.as_deref() {
+                None => None,
+                Some(t) => Some(match t.parse::<i64>() {
+                    Ok(s) => s,
+                    Err(_) => time::OffsetDateTime::parse(
+                        t,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .with_context(|| format!("--since {t}: not an RFC 3339 time"))?
+                    .unix_timestamp(),
+                }),
+            };
+            let done = custos_audit::export::export(&dir, &out, since_s)?;
+            println!(
+                "{} events in {} files under {}",
+                done.records,
+                done.files,
+                out.join("AWSLogs").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AuditAction::Keys => {
             for key in custos_audit::digest::public_keys(&dir)
                 .with_context(|| format!("cannot read the keys of {}", dir.display()))?

@@ -48,6 +48,50 @@ fn verify_reports_an_intact_log_and_names_an_edited_record() {
         "{said}"
     );
 
+    // Exported in CloudTrail's layout, readable as CloudTrail's files are.
+    let out_dir = tempfile::tempdir().expect("out");
+    let exported = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["audit", "export", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(out_dir.path())
+        .output()
+        .expect("custos runs");
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let mut found = Vec::new();
+    let mut pending = vec![out_dir.path().join("AWSLogs")];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    assert!(!found.is_empty());
+    let gz = found
+        .iter()
+        .find(|p| p.to_string_lossy().contains("/CloudTrail/us-east-1/"))
+        .expect("a file of the region");
+    let unzipped = Command::new("gzip")
+        .args(["-dc"])
+        .arg(gz)
+        .output()
+        .expect("gzip runs");
+    let file: serde_json::Value = serde_json::from_slice(&unzipped.stdout).expect("json");
+    assert!(
+        file["Records"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|e| e["eventName"] == "CreateKey")),
+        "{file}"
+    );
+
     // Change one character of the CreateKey event (its key id).
     let audit = dir.path().join("audit");
     let (_, segment) = custos_audit::chain::segments(&audit)

@@ -101,6 +101,7 @@ actions! {
     GenerateDataKeyWithoutPlaintext = "kms:GenerateDataKeyWithoutPlaintext", key: true, cross_account: true;
     GenerateMac = "kms:GenerateMac", key: true, cross_account: true;
     GenerateRandom = "kms:GenerateRandom", key: false, cross_account: false;
+    GetKeyLastUsage = "kms:GetKeyLastUsage", key: true, cross_account: false;
     GetKeyPolicy = "kms:GetKeyPolicy", key: true, cross_account: false;
     GetKeyRotationStatus = "kms:GetKeyRotationStatus", key: true, cross_account: true;
     GetPublicKey = "kms:GetPublicKey", key: true, cross_account: true;

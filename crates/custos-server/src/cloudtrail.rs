@@ -327,6 +327,93 @@ fn scan(
     Ok((events, next))
 }
 
+/// The operations `GetKeyLastUsage` tracks (AWS's
+/// `KeyLastUsageTrackingOperation`).
+const TRACKED: [&str; 14] = [
+    "Decrypt",
+    "DeriveSharedSecret",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "ReEncrypt",
+    "Sign",
+    "Verify",
+    "VerifyMac",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+/// Fills in `GetKeyLastUsage`'s usage from the audit log: the last
+/// successful tracked operation on the key, and when tracking began (the
+/// log's first event, or the key's creation, whichever is later). Reads
+/// the whole log (an index is for later).
+pub(crate) async fn fill_last_usage(
+    audit: &custos_audit::AuditLog,
+    response: &mut custos_wire::shapes::GetKeyLastUsageResponse,
+) -> Result<(), ApiError> {
+    if audit.is_disabled() {
+        return Ok(());
+    }
+    let dir = audit.dir().to_owned();
+    let arn = response.key_id.clone();
+    let (first_s, last) = tokio::task::spawn_blocking(move || last_use(&dir, &arn))
+        .await
+        .map_err(|_| ApiError::Internal("last usage".into()))?
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    if let Some(first_s) = first_s {
+        response.tracking_start_date = response
+            .tracking_start_date
+            .max(custos_wire::Timestamp::from_millis(first_s * 1000));
+    }
+    if let Some(event) = last {
+        response.key_last_usage = custos_wire::shapes::KeyLastUsageData {
+            operation: event["eventName"].as_str().map(str::to_owned),
+            timestamp: Some(custos_wire::Timestamp::from_millis(
+                event_seconds(&event) * 1000,
+            )),
+            cloud_trail_event_id: event["eventID"].as_str().map(str::to_owned),
+            kms_request_id: event["requestID"].as_str().map(str::to_owned),
+        };
+    }
+    Ok(())
+}
+
+/// The time of the log's first event, and the last successful tracked
+/// event on `arn`.
+fn last_use(dir: &std::path::Path, arn: &str) -> std::io::Result<(Option<i64>, Option<Value>)> {
+    let mut first = None;
+    let mut last = None;
+    for (_, path) in custos_audit::chain::segments(dir)? {
+        let bytes = std::fs::read(path)?;
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let Some(line) = custos_audit::chain::parse_line(line) else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_slice::<Value>(line.event) else {
+                continue;
+            };
+            if first.is_none() {
+                first = Some(event_seconds(&event));
+            }
+            let tracked = event["eventName"]
+                .as_str()
+                .is_some_and(|n| TRACKED.contains(&n));
+            if tracked
+                && event.get("errorCode").is_none()
+                && event["resources"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["ARN"] == arn))
+            {
+                last = Some(event);
+            }
+        }
+    }
+    Ok((first, last))
+}
+
 fn event_seconds(event: &Value) -> i64 {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");

@@ -20,6 +20,7 @@ const RESPONSE_CAPACITY: usize = 16 * 1024;
 /// buffer wiped when dropped.
 pub(crate) async fn dispatch<E: Engine>(
     kms: &Kms<E>,
+    audit: &custos_audit::AuditLog,
     caller: &Caller,
     op: Operation,
     body: &[u8],
@@ -55,6 +56,14 @@ pub(crate) async fn dispatch<E: Engine>(
         Operation::GenerateDataKeyWithoutPlaintext => call!(generate_data_key_without_plaintext),
         Operation::GenerateMac => call!(generate_mac),
         Operation::GenerateRandom => call!(generate_random),
+        Operation::GetKeyLastUsage => {
+            // The domain authorizes and answers for the key; its last use
+            // is in the audit trail, read here at the edge.
+            let request = parse(body)?;
+            let mut response = kms.get_key_last_usage(caller, request).await?;
+            crate::cloudtrail::fill_last_usage(audit, &mut response).await?;
+            encode(&response)
+        }
         Operation::GetKeyPolicy => call!(get_key_policy),
         Operation::GetKeyRotationStatus => call!(get_key_rotation_status),
         Operation::GetPublicKey => call!(get_public_key),

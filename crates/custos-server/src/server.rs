@@ -472,7 +472,7 @@ async fn answer(
         }
     };
     let result = match op {
-        Some(op) => dispatch(&state.kms, &caller, op, body).await,
+        Some(op) => dispatch(&state.kms, &state.audit, &caller, op, body).await,
         None => Err(ApiError::UnknownOperation),
     };
     state

@@ -50,6 +50,7 @@ operations! {
     GenerateDataKeyWithoutPlaintext,
     GenerateMac,
     GenerateRandom,
+    GetKeyLastUsage,
     GetKeyPolicy,
     GetKeyRotationStatus,
     GetPublicKey,

@@ -541,6 +541,29 @@ pub struct EnableKeyRotationRequest {
     pub rotation_period_in_days: Option<i64>,
 }
 
+/// `GetKeyLastUsage`: the key, when tracking began, and the last
+/// successful cryptographic operation (an empty object when none).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyLastUsageResponse {
+    pub key_id: String,
+    pub key_last_usage: KeyLastUsageData,
+    pub tracking_start_date: Timestamp,
+    pub key_creation_date: Timestamp,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct KeyLastUsageData {
+    #[serde(rename = "Operation", skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(rename = "Timestamp", skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    #[serde(rename = "CloudTrailEventId", skip_serializing_if = "Option::is_none")]
+    pub cloud_trail_event_id: Option<String>,
+    #[serde(rename = "KmsRequestId", skip_serializing_if = "Option::is_none")]
+    pub kms_request_id: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetKeyRotationStatusResponse {

@@ -140,6 +140,40 @@ fn the_aws_cli_looks_up_events_by_name_resource_and_page() {
     common::aws_kms(&server, home.path(), &["describe-key", "--key-id", &arn]);
     common::aws_kms(&server, home.path(), &["describe-key", "--key-id", &arn]);
 
+    // GetKeyLastUsage: nothing yet, then the Encrypt, named as in the trail.
+    let unused = common::aws_kms(
+        &server,
+        home.path(),
+        &["get-key-last-usage", "--key-id", &arn],
+    );
+    assert_eq!(unused["KeyId"], arn.as_str());
+    assert_eq!(unused["KeyLastUsage"], serde_json::json!({}), "{unused}");
+    assert!(unused["TrackingStartDate"].is_string() || unused["TrackingStartDate"].is_number());
+    common::aws_kms(
+        &server,
+        home.path(),
+        &["encrypt", "--key-id", &arn, "--plaintext", "aGVsbG8="],
+    );
+    let used = common::aws_kms(
+        &server,
+        home.path(),
+        &["get-key-last-usage", "--key-id", &arn],
+    );
+    assert_eq!(used["KeyLastUsage"]["Operation"], "Encrypt", "{used}");
+    let encrypt_event = aws_cloudtrail(
+        &server,
+        home.path(),
+        &[
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=Encrypt",
+        ],
+    );
+    assert_eq!(
+        used["KeyLastUsage"]["CloudTrailEventId"], encrypt_event["Events"][0]["EventId"],
+        "{used} {encrypt_event}"
+    );
+
     let by_name = aws_cloudtrail(
         &server,
         home.path(),
@@ -180,7 +214,14 @@ fn the_aws_cli_looks_up_events_by_name_resource_and_page() {
     // Newest first.
     assert_eq!(
         names,
-        ["DescribeKey", "DescribeKey", "CreateKey"],
+        [
+            "GetKeyLastUsage",
+            "Encrypt",
+            "GetKeyLastUsage",
+            "DescribeKey",
+            "DescribeKey",
+            "CreateKey"
+        ],
         "{by_resource}"
     );
 
@@ -215,7 +256,7 @@ fn the_aws_cli_looks_up_events_by_name_resource_and_page() {
     );
     assert_eq!(
         second["Events"].as_array().map(Vec::len),
-        Some(2),
+        Some(5),
         "{second}"
     );
     assert!(second.get("NextToken").is_none());

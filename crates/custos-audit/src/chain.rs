@@ -102,6 +102,26 @@ pub fn segments(dir: &Path) -> std::io::Result<Vec<(u64, std::path::PathBuf)>> {
     Ok(found)
 }
 
+/// Calls `each` with the sequence number and JSON of every record of the
+/// log in `dir`, in order (lines that do not parse are skipped: this reads,
+/// `crate::verify` judges).
+pub fn for_each_event(
+    dir: &Path,
+    mut each: impl FnMut(u64, serde_json::Value),
+) -> std::io::Result<()> {
+    for (_, path) in segments(dir)? {
+        let bytes = std::fs::read(path)?;
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if let Some(line) = parse_line(line)
+                && let Ok(event) = serde_json::from_slice(line.event)
+            {
+                each(line.seq, event);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

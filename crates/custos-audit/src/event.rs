@@ -141,6 +141,16 @@ pub fn cloudtrail_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An event's `eventTime`, in seconds since the epoch (0 if it has none).
+pub fn event_seconds(event: &serde_json::Value) -> i64 {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    event["eventTime"]
+        .as_str()
+        .and_then(|t| time::PrimitiveDateTime::parse(t, &format).ok())
+        .map_or(0, |t| t.assume_utc().unix_timestamp())
+}
+
 /// A fresh event id: a random UUID (version 4), as CloudTrail's are.
 pub fn event_id() -> String {
     let mut b = custos_crypto::rand::array::<16>().unwrap_or_default();

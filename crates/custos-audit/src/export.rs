@@ -42,36 +42,27 @@ pub fn export(dir: &Path, out: &Path, since_s: Option<i64>) -> Result<Exported, 
     // (account, region, five-minute window) → events, in log order.
     let mut files: BTreeMap<(String, String, i64), Vec<Value>> = BTreeMap::new();
     let mut records = 0;
-    for (_, path) in crate::chain::segments(dir)? {
-        let bytes = std::fs::read(path)?;
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(line) = crate::chain::parse_line(line) else {
-                continue;
-            };
-            let Ok(event) = serde_json::from_slice::<Value>(line.event) else {
-                continue;
-            };
-            let time = seconds(&event);
-            if since_s.is_some_and(|s| time < s) {
-                continue;
-            }
-            let account = event["recipientAccountId"]
-                .as_str()
-                .filter(|a| !a.is_empty())
-                .unwrap_or("unknown")
-                .to_owned();
-            let region = event["awsRegion"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-                .unwrap_or("global")
-                .to_owned();
-            files
-                .entry((account, region, time - time.rem_euclid(300)))
-                .or_default()
-                .push(event);
-            records += 1;
+    crate::chain::for_each_event(dir, |_, event| {
+        let time = crate::event::event_seconds(&event);
+        if since_s.is_some_and(|s| time < s) {
+            return;
         }
-    }
+        let account = event["recipientAccountId"]
+            .as_str()
+            .filter(|a| !a.is_empty())
+            .unwrap_or("unknown")
+            .to_owned();
+        let region = event["awsRegion"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .unwrap_or("global")
+            .to_owned();
+        files
+            .entry((account, region, time - time.rem_euclid(300)))
+            .or_default()
+            .push(event);
+        records += 1;
+    })?;
     for ((account, region, window), events) in &files {
         let at = time::OffsetDateTime::from_unix_timestamp(*window)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -103,15 +94,6 @@ pub fn export(dir: &Path, out: &Path, since_s: Option<i64>) -> Result<Exported, 
         files: files.len(),
         records,
     })
-}
-
-fn seconds(event: &Value) -> i64 {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    event["eventTime"]
-        .as_str()
-        .and_then(|t| time::PrimitiveDateTime::parse(t, &format).ok())
-        .map_or(0, |t| t.assume_utc().unix_timestamp())
 }
 
 #[cfg(test)]

@@ -294,29 +294,20 @@ fn scan(
     max: usize,
 ) -> std::io::Result<(Vec<Value>, Option<u64>)> {
     let mut found: Vec<(u64, Value)> = Vec::new();
-    for (_, path) in custos_audit::chain::segments(dir)? {
-        let bytes = std::fs::read(path)?;
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(line) = custos_audit::chain::parse_line(line) else {
-                continue;
-            };
-            if before.is_some_and(|b| line.seq >= b) {
-                continue;
-            }
-            let Ok(event) = serde_json::from_slice::<Value>(line.event) else {
-                continue;
-            };
-            let mine = event["recipientAccountId"] == account
-                || event["userIdentity"]["accountId"] == account;
-            let time = event_seconds(&event);
-            if mine
-                && (start_s..=end_s).contains(&time)
-                && attribute.is_none_or(|(k, v)| matches(&event, k, v))
-            {
-                found.push((line.seq, event));
-            }
+    custos_audit::chain::for_each_event(dir, |seq, event| {
+        if before.is_some_and(|b| seq >= b) {
+            return;
         }
-    }
+        let mine =
+            event["recipientAccountId"] == account || event["userIdentity"]["accountId"] == account;
+        let time = custos_audit::event::event_seconds(&event);
+        if mine
+            && (start_s..=end_s).contains(&time)
+            && attribute.is_none_or(|(k, v)| matches(&event, k, v))
+        {
+            found.push((seq, event));
+        }
+    })?;
     found.reverse();
     let next = (found.len() > max).then(|| found[max - 1].0);
     let events = found
@@ -372,7 +363,7 @@ pub(crate) async fn fill_last_usage(
         response.key_last_usage = custos_wire::shapes::KeyLastUsageData {
             operation: event["eventName"].as_str().map(str::to_owned),
             timestamp: Some(custos_wire::Timestamp::from_millis(
-                event_seconds(&event) * 1000,
+                custos_audit::event::event_seconds(&event) * 1000,
             )),
             cloud_trail_event_id: event["eventID"].as_str().map(str::to_owned),
             kms_request_id: event["requestID"].as_str().map(str::to_owned),
@@ -386,41 +377,23 @@ pub(crate) async fn fill_last_usage(
 fn last_use(dir: &std::path::Path, arn: &str) -> std::io::Result<(Option<i64>, Option<Value>)> {
     let mut first = None;
     let mut last = None;
-    for (_, path) in custos_audit::chain::segments(dir)? {
-        let bytes = std::fs::read(path)?;
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(line) = custos_audit::chain::parse_line(line) else {
-                continue;
-            };
-            let Ok(event) = serde_json::from_slice::<Value>(line.event) else {
-                continue;
-            };
-            if first.is_none() {
-                first = Some(event_seconds(&event));
-            }
-            let tracked = event["eventName"]
-                .as_str()
-                .is_some_and(|n| TRACKED.contains(&n));
-            if tracked
-                && event.get("errorCode").is_none()
-                && event["resources"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|r| r["ARN"] == arn))
-            {
-                last = Some(event);
-            }
+    custos_audit::chain::for_each_event(dir, |_, event| {
+        if first.is_none() {
+            first = Some(custos_audit::event::event_seconds(&event));
         }
-    }
+        let tracked = event["eventName"]
+            .as_str()
+            .is_some_and(|n| TRACKED.contains(&n));
+        if tracked
+            && event.get("errorCode").is_none()
+            && event["resources"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["ARN"] == arn))
+        {
+            last = Some(event);
+        }
+    })?;
     Ok((first, last))
-}
-
-fn event_seconds(event: &Value) -> i64 {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    event["eventTime"]
-        .as_str()
-        .and_then(|t| time::PrimitiveDateTime::parse(t, &format).ok())
-        .map_or(0, |t| t.assume_utc().unix_timestamp())
 }
 
 fn username(event: &Value) -> Option<String> {
@@ -458,7 +431,7 @@ fn summary(event: &Value) -> Value {
         "EventId": event["eventID"],
         "EventName": event["eventName"],
         "ReadOnly": event["readOnly"].as_bool().unwrap_or(false).to_string(),
-        "EventTime": event_seconds(event),
+        "EventTime": custos_audit::event::event_seconds(event),
         "EventSource": event["eventSource"],
         "Resources": resources,
         "CloudTrailEvent": event.to_string(),

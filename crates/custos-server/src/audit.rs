@@ -424,9 +424,56 @@ fn api_call(
     }
 }
 
-/// The event of an IAM or STS request. Their parameters are not logged
-/// yet beyond the action (a policy document or a new secret must never be,
-/// and IAM's members are many): the who, what, when and outcome are.
+/// Members of IAM and STS requests that are logged (none of them secret:
+/// no request carries a secret access key, and MFA codes are left out).
+/// List members (`Tags.member.1.Key`) are not logged yet.
+const QUERY_MEMBERS: &[&str] = &[
+    "AccessKeyId",
+    "AssumeRolePolicyDocument",
+    "Description",
+    "DurationSeconds",
+    "ExternalId",
+    "GroupName",
+    "Marker",
+    "MaxItems",
+    "MaxSessionDuration",
+    "NewPath",
+    "NewUserName",
+    "OnlyAttached",
+    "Path",
+    "PathPrefix",
+    "PermissionsBoundary",
+    "Policy",
+    "PolicyArn",
+    "PolicyDocument",
+    "PolicyName",
+    "RoleArn",
+    "RoleName",
+    "RoleSessionName",
+    "Scope",
+    "SetAsDefault",
+    "Status",
+    "UserName",
+    "VersionId",
+];
+
+/// The logged parameters of an IAM or STS request, with CloudTrail's
+/// names (`UserName` → `userName`); `null` when there are none.
+pub(crate) fn query_parameters(params: &custos_iam_wire::Params) -> Value {
+    let kept: Map<String, Value> = params
+        .iter()
+        .filter(|(k, _)| QUERY_MEMBERS.contains(k))
+        .map(|(k, v)| (camel(k), Value::String(v.to_owned())))
+        .collect();
+    if kept.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(kept)
+    }
+}
+
+/// The event of an IAM, STS or CloudTrail request: who, what, when, the
+/// outcome, and the allow-listed `parameters`.
 #[allow(clippy::too_many_arguments, reason = "the parts of one event")]
 pub(crate) fn query_event(
     seen: &Seen<'_>,
@@ -434,6 +481,7 @@ pub(crate) fn query_event(
     caller: Option<&Caller>,
     source: &str,
     operation: &str,
+    parameters: Value,
     error: Option<(String, Option<String>)>,
 ) -> Event {
     let account = caller
@@ -443,6 +491,7 @@ pub(crate) fn query_event(
         read_only: operation.starts_with("Get")
             || operation.starts_with("List")
             || operation.starts_with("Lookup"),
+        request_parameters: parameters,
         // IAM is global; AWS records it in us-east-1.
         ..api_call(
             seen,
@@ -540,6 +589,23 @@ mod tests {
             assert_eq!(Value::Object(got), serde_json::json!({"KeyId": "k"}));
         }
         assert!(selected(b"not json", KMS_REQUEST_MEMBERS).is_empty());
+    }
+
+    #[test]
+    fn query_parameters_are_allow_listed() {
+        let mut params = custos_iam_wire::Params::default();
+        for (k, v) in [
+            ("Action", "CreateAccessKey"),
+            ("UserName", "alice"),
+            ("TokenCode", "123456"),
+            ("Tags.member.1.Key", "team"),
+        ] {
+            params.insert(k.into(), v.into()).expect("insert");
+        }
+        assert_eq!(
+            query_parameters(&params),
+            serde_json::json!({"userName": "alice"})
+        );
     }
 
     #[test]

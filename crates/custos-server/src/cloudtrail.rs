@@ -140,6 +140,7 @@ pub(crate) async fn answer(
             caller,
             "cloudtrail.amazonaws.com",
             &operation,
+            Value::Null,
             error.map(|e| (e.code.to_owned(), Some(e.message.clone()))),
         )
     };

@@ -130,18 +130,23 @@ async fn run(
         Ok(caller) => caller,
         Err(e) => {
             let e = ApiError::from(e);
+            // Not the parameters: an unauthenticated body is anyone's.
             let event = crate::audit::query_event(
                 seen,
                 crate::audit::claimed_identity(parts),
                 None,
                 source,
                 &claimed_action,
+                serde_json::Value::Null,
                 Some(query_error(&e)),
             );
             state.record(&event).await?;
             return Err(e);
         }
     };
+    let parameters = params
+        .as_ref()
+        .map_or(serde_json::Value::Null, crate::audit::query_parameters);
     let outcome = async {
         let params = params.map_err(|e| ApiError::Query(e.into()))?;
         match service {
@@ -172,6 +177,7 @@ async fn run(
         Some(&caller),
         source,
         &claimed_action,
+        parameters,
         result.as_ref().err().map(query_error),
     );
     state.record(&event).await?;

@@ -196,6 +196,12 @@ async fn every_request_is_one_cloudtrail_event_without_secrets() {
     let users = named(&all, "CreateUser");
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["eventSource"], "iam.amazonaws.com");
+    assert_eq!(users[0]["requestParameters"]["userName"], "nobody");
+    // The new access key's secret is in no event (checked above for the
+    // bootstrap key; here for the one CreateAccessKey returned).
+    let keys = named(&all, "CreateAccessKey");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["responseElements"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

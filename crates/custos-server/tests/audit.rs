@@ -234,13 +234,10 @@ async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
     );
     // While it is known unwritable, requests are refused before they reach
     // the domain: a CreateKey now creates nothing.
-    let started = std::time::Instant::now();
+    // (That it is quick is not asserted here: speed is measured, not
+    // timed in tests; the append's own bound is `APPEND_TIMEOUT`.)
     let e = kms.create_key().send().await.expect_err("refused");
     assert_eq!(error_of(&e).0, "KMSInternalException");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "refused quickly"
-    );
 
     // The cause gone, service resumes by itself.
     std::fs::remove_file(&audit).expect("remove the file");

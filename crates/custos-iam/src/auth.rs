@@ -114,6 +114,9 @@ struct SessionFacts {
 #[derive(Default)]
 pub(crate) struct CredentialCache {
     entries: Mutex<HashMap<String, Credential>>,
+    /// Bumped by every `clear`: a credential loaded while an IAM write
+    /// cleared the cache may predate that write, and is not kept.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -130,7 +133,14 @@ impl CredentialCache {
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        entries.clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -173,12 +183,19 @@ impl<E: Engine> Iam<E> {
             match hit {
                 Some(hit) => hit,
                 None => {
+                    let generation = self.cache.generation();
                     let credential = self
                         .load_credential(&access_key_id, signed.security_token(), now_ms)
                         .await?;
                     self.remember(&access_key_id, credential);
-                    self.cached(&access_key_id, &signed, now_ms)?
-                        .ok_or(AuthFailure::Signature(AuthError::UnrecognizedClient))?
+                    let hit = self.cached(&access_key_id, &signed, now_ms);
+                    if self.cache.generation() != generation {
+                        // An IAM write landed while this credential was
+                        // read: good enough for this request, which raced
+                        // with it, but not to be kept for the next ones.
+                        self.cache.lock().remove(&access_key_id);
+                    }
+                    hit?.ok_or(AuthFailure::Signature(AuthError::UnrecognizedClient))?
                 }
             }
         };
@@ -314,7 +331,7 @@ impl<E: Engine> Iam<E> {
             return Err(AuthError::UnrecognizedClient.into());
         }
         let user = user.record;
-        let policies = self.user_policies(&account, &user, None).await?;
+        let policies = self.user_policies(&account, &user).await?;
         Ok(Credential {
             principal: Principal::User {
                 name: user.name.clone(),
@@ -394,7 +411,7 @@ impl<E: Engine> Iam<E> {
                 if &user.user_id != user_id {
                     return Err(AuthFailure::InvalidToken);
                 }
-                let policies = self.user_policies(&account, &user, None).await?;
+                let policies = self.user_policies(&account, &user).await?;
                 (
                     Principal::UserSession {
                         name: user.name.clone(),
@@ -440,7 +457,6 @@ impl<E: Engine> Iam<E> {
         &self,
         account: &AccountId,
         user: &UserRecord,
-        session: Option<Vec<Arc<Policy>>>,
     ) -> Result<IdentityPolicies, IamError> {
         let mut texts: Vec<String> = user.inline_policies.values().cloned().collect();
         let mut attached = user.attached.clone();
@@ -451,23 +467,15 @@ impl<E: Engine> Iam<E> {
             }
         }
         texts.extend(self.managed_documents(account, &attached).await?);
-        let boundary = match &user.permissions_boundary {
-            Some(arn) => self
-                .managed_documents(account, std::slice::from_ref(arn))
-                .await?
-                .into_iter()
-                .next()
-                .map(|t| parse_stored(&t))
-                .transpose()?,
-            None => None,
-        };
         Ok(IdentityPolicies {
             identity: texts
                 .iter()
                 .map(|t| parse_stored(t))
                 .collect::<Result<_, _>>()?,
-            session: session.unwrap_or_default(),
-            boundary,
+            session: Vec::new(),
+            boundary: self
+                .boundary(account, user.permissions_boundary.as_ref())
+                .await?,
         })
     }
 
@@ -478,24 +486,31 @@ impl<E: Engine> Iam<E> {
     ) -> Result<IdentityPolicies, IamError> {
         let mut texts: Vec<String> = role.inline_policies.values().cloned().collect();
         texts.extend(self.managed_documents(account, &role.attached).await?);
-        let boundary = match &role.permissions_boundary {
-            Some(arn) => self
-                .managed_documents(account, std::slice::from_ref(arn))
-                .await?
-                .into_iter()
-                .next()
-                .map(|t| parse_stored(&t))
-                .transpose()?,
-            None => None,
-        };
         Ok(IdentityPolicies {
             identity: texts
                 .iter()
                 .map(|t| parse_stored(t))
                 .collect::<Result<_, _>>()?,
             session: Vec::new(),
-            boundary,
+            boundary: self
+                .boundary(account, role.permissions_boundary.as_ref())
+                .await?,
         })
+    }
+
+    /// The permissions boundary `arn` names, if any.
+    async fn boundary(
+        &self,
+        account: &AccountId,
+        arn: Option<&String>,
+    ) -> Result<Option<Arc<Policy>>, IamError> {
+        match arn {
+            Some(arn) => Ok(self
+                .narrowing(account, std::slice::from_ref(arn))
+                .await?
+                .pop()),
+            None => Ok(None),
+        }
     }
 
     async fn session_policies(
@@ -508,8 +523,25 @@ impl<E: Engine> Iam<E> {
         if let Some(text) = inline {
             out.push(parse_stored(text)?);
         }
-        for text in self.managed_documents(account, arns).await? {
-            out.push(parse_stored(&text)?);
+        out.extend(self.narrowing(account, arns).await?);
+        Ok(out)
+    }
+
+    /// The managed policies `arns` as policies that only narrow (a
+    /// permissions boundary, session policies): one that cannot be read —
+    /// deleted since it was named, or of another account — allows nothing,
+    /// so that its absence narrows rather than lifts the restriction.
+    async fn narrowing(
+        &self,
+        account: &AccountId,
+        arns: &[String],
+    ) -> Result<Vec<Arc<Policy>>, IamError> {
+        let mut out = Vec::with_capacity(arns.len());
+        for arn in arns {
+            out.push(match self.managed_document(account, arn).await? {
+                Some(text) => parse_stored(&text)?,
+                None => parse_stored(ALLOWS_NOTHING)?,
+            });
         }
         Ok(out)
     }
@@ -523,19 +555,28 @@ impl<E: Engine> Iam<E> {
     ) -> Result<Vec<String>, IamError> {
         let mut out = Vec::with_capacity(arns.len());
         for arn in arns {
-            let Some((acct, _, name)) = crate::arn::parse_policy(arn) else {
-                continue;
-            };
-            if acct != account.as_str() {
-                continue;
-            }
-            if let Some(p) = self.policy_record(account, name).await?
-                && let Some(doc) = p.record.default_document()
-            {
-                out.push(doc.to_owned());
-            }
+            out.extend(self.managed_document(account, arn).await?);
         }
         Ok(out)
+    }
+
+    /// The default version of the managed policy `arn` of `account`, if
+    /// there is one.
+    async fn managed_document(
+        &self,
+        account: &AccountId,
+        arn: &str,
+    ) -> Result<Option<String>, IamError> {
+        let Some((acct, _, name)) = crate::arn::parse_policy(arn) else {
+            return Ok(None);
+        };
+        if acct != account.as_str() {
+            return Ok(None);
+        }
+        Ok(self
+            .policy_record(account, name)
+            .await?
+            .and_then(|p| p.record.default_document().map(str::to_owned)))
     }
 
     async fn record_last_used(
@@ -570,6 +611,10 @@ impl<E: Engine> Iam<E> {
 /// Parses a policy document read from the store (checked when written).
 /// One that no longer parses is refused, never ignored: ignoring a policy
 /// could ignore a Deny.
+/// A policy that allows nothing (no action is outside `NotAction: *`).
+const ALLOWS_NOTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"*","Resource":"*"}]}"#;
+
 pub(crate) fn parse_stored(text: &str) -> Result<Arc<Policy>, IamError> {
     Policy::parse(text, PolicyKind::Identity)
         .map(Arc::new)

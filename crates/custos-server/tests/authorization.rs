@@ -2030,3 +2030,67 @@ async fn key_policies_may_name_only_principals_that_exist() {
     assert_eq!(refused, invalid);
     key_with_policy(&admin, &naming(&user_arn("nobody"))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_permissions_boundary_narrows_to_nothing_rather_than_lifting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let admin_iam = iam(&server);
+    let admin = kms_as(&server, &Keys::admin());
+    let key = new_key(&admin).await;
+    admin_iam
+        .create_policy()
+        .policy_name("edge")
+        .policy_document(allow(&["kms:DescribeKey"]))
+        .send()
+        .await
+        .expect("CreatePolicy");
+    admin_iam
+        .create_user()
+        .user_name("bounded")
+        .permissions_boundary(common::iam::policy_arn("edge"))
+        .send()
+        .await
+        .expect("CreateUser with a boundary");
+    let created = admin_iam
+        .create_access_key()
+        .user_name("bounded")
+        .send()
+        .await
+        .expect("CreateAccessKey");
+    let bounded = kms_as(
+        &server,
+        &Keys::of_access_key(created.access_key().expect("key")),
+    );
+    put_user_policy(&admin_iam, "bounded", "all", &allow(&["kms:*"])).await;
+    bounded
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("DescribeKey within the boundary");
+    let beyond = denied(
+        &user_arn("bounded"),
+        "kms:Encrypt",
+        &arn(&key),
+        "because no permissions boundary allows the kms:Encrypt action",
+    );
+    assert_denied(encrypt_with(&bounded, &key, &[]).await, &beyond);
+    // The boundary's policy deleted: the user may do nothing, not everything.
+    admin_iam
+        .delete_policy()
+        .policy_arn(common::iam::policy_arn("edge"))
+        .send()
+        .await
+        .expect("DeletePolicy");
+    assert_denied(encrypt_with(&bounded, &key, &[]).await, &beyond);
+    assert_denied(
+        bounded.describe_key().key_id(&key).send().await,
+        &denied(
+            &user_arn("bounded"),
+            "kms:DescribeKey",
+            &arn(&key),
+            "because no permissions boundary allows the kms:DescribeKey action",
+        ),
+    );
+}

@@ -155,7 +155,13 @@ impl AuditLog {
         };
         tokio::time::timeout(APPEND_TIMEOUT, work)
             .await
-            .map_err(|_| AuditError::Timeout(APPEND_TIMEOUT))?
+            .map_err(|_| {
+                // A disk that does not answer is a log that cannot be written:
+                // refuse the next requests up front (the writer marks the log
+                // healthy again once a write gets through).
+                self.healthy.store(false, Ordering::Relaxed);
+                AuditError::Timeout(APPEND_TIMEOUT)
+            })?
     }
 }
 

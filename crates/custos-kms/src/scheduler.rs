@@ -141,15 +141,19 @@ impl<E: Engine> Kms<E> {
                         .as_ref()
                         .is_some_and(|r| r.next_rotation_ms <= now)
                 {
-                    let rotated = self.rotate_automatically(&key, now).await?;
-                    done.rotated += 1;
-                    done.actions.push(ScheduledAction {
-                        event_name: "RotateKey",
-                        key_arn: key.arn(),
-                        account_id: key.account_id.clone(),
-                        region: key.region.clone(),
-                        key_material_id: rotated.current_material().map(|m| m.material_id.clone()),
-                    });
+                    // None: another node rotated it, or it changed meanwhile.
+                    if let Some(rotated) = self.rotate_automatically(&key, now).await? {
+                        done.rotated += 1;
+                        done.actions.push(ScheduledAction {
+                            event_name: "RotateKey",
+                            key_arn: key.arn(),
+                            account_id: key.account_id.clone(),
+                            region: key.region.clone(),
+                            key_material_id: rotated
+                                .current_material()
+                                .map(|m| m.material_id.clone()),
+                        });
+                    }
                 }
             }
             if last_chunk {
@@ -228,26 +232,39 @@ impl<E: Engine> Kms<E> {
         }
     }
 
-    async fn rotate_automatically(&self, key: &KeyRecord, now: i64) -> Result<KeyRecord, KmsError> {
+    /// Rotates `key` if it is still due; the record written, or `None`
+    /// when there was nothing to do any more.
+    async fn rotate_automatically(
+        &self,
+        key: &KeyRecord,
+        now: i64,
+    ) -> Result<Option<KeyRecord>, KmsError> {
         let wall = self.now_ms();
-        self.modify_key(key, |k, batch| {
-            let Some(rotation) = k.rotation.clone() else {
-                return Ok(());
-            };
-            if k.state != KeyState::Enabled || rotation.next_rotation_ms > now {
-                return Ok(());
-            }
-            self.add_material_version(k, RotationType::Automatic, wall, batch)?;
-            let period = i64::from(rotation.period_days) * DAY_MS;
-            let mut next = rotation.next_rotation_ms;
-            while next <= now {
-                next += period;
-            }
-            if let Some(r) = k.rotation.as_mut() {
-                r.next_rotation_ms = next;
-            }
-            Ok(())
-        })
-        .await
+        // Decided on the record as it is when written: it may have been
+        // rotated (by another node) or disabled since it was scanned.
+        let mut rotated = false;
+        let record = self
+            .modify_key(key, |k, batch| {
+                rotated = false;
+                let Some(rotation) = k.rotation.clone() else {
+                    return Ok(());
+                };
+                if k.state != KeyState::Enabled || rotation.next_rotation_ms > now {
+                    return Ok(());
+                }
+                rotated = true;
+                self.add_material_version(k, RotationType::Automatic, wall, batch)?;
+                let period = i64::from(rotation.period_days) * DAY_MS;
+                let mut next = rotation.next_rotation_ms;
+                while next <= now {
+                    next += period;
+                }
+                if let Some(r) = k.rotation.as_mut() {
+                    r.next_rotation_ms = next;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(rotated.then_some(record))
     }
 }

@@ -294,7 +294,10 @@ fn scan(
     before: Option<u64>,
     max: usize,
 ) -> std::io::Result<(Vec<Value>, Option<u64>)> {
-    let mut found: Vec<(u64, Value)> = Vec::new();
+    // Only the newest `max + 1` matches are kept: a lookup's memory does
+    // not grow with the log.
+    let mut found: std::collections::VecDeque<(u64, Value)> =
+        std::collections::VecDeque::with_capacity(max + 1);
     custos_audit::chain::for_each_event(dir, |seq, event| {
         if before.is_some_and(|b| seq >= b) {
             return;
@@ -306,11 +309,15 @@ fn scan(
             && (start_s..=end_s).contains(&time)
             && attribute.is_none_or(|(k, v)| matches(&event, k, v))
         {
-            found.push((seq, event));
+            if found.len() > max {
+                found.pop_front();
+            }
+            found.push_back((seq, event));
         }
     })?;
-    found.reverse();
+    let mut found: Vec<(u64, Value)> = found.into_iter().rev().collect();
     let next = (found.len() > max).then(|| found[max - 1].0);
+    found.truncate(max);
     let events = found
         .into_iter()
         .take(max)

@@ -122,6 +122,12 @@ pub(crate) async fn schedule(state: Arc<State>, mut shutdown: watch::Receiver<bo
 
 /// One pass of the scheduler, its actions recorded in the audit log.
 pub(crate) async fn scheduled_pass(state: &State) {
+    // Nothing is destroyed or rotated that could not be recorded: the
+    // pass waits for the log to be writable again.
+    if !state.audit.is_healthy() {
+        tracing::warn!("scheduled work postponed: the audit log is not writable");
+        return;
+    }
     match state.kms.run_scheduled_work().await {
         Ok(done) => {
             for action in &done.actions {
@@ -451,8 +457,11 @@ async fn answer(
             // access key it claimed, the region of its scope; not its
             // parameters (an unauthenticated body is anyone's).
             let e = ApiError::from(e);
+            // The claimed region, only if it is one served (it is anyone's
+            // text, and the export makes paths of regions).
             let region = custos_sigv4::parse(&request)
-                .map(|s| s.region().to_owned())
+                .ok()
+                .and_then(|s| state.kms.served_region(s.region()).map(|r| r.to_string()))
                 .unwrap_or_default();
             state
                 .record_with(|| {

@@ -25,26 +25,20 @@ impl<E: Engine> Kms<E> {
         let raw = req.key_id.unwrap_or_default();
         let grant_id = req.grant_id.unwrap_or_default();
 
-        // The key's grants are read before the decision, so that the
-        // grant's absence is one of the checks access makes (after
-        // authorization: an unauthorized caller learns nothing of them).
-        let key = self.resolve(caller, &raw).await?;
-        let grants = self.grants_of(&key.key_id).await?;
-        let source = KeySource::Found {
-            key: Box::new(key),
-            named: Some(&raw),
-            from_ciphertext: false,
-        };
-        let request = KeyRequest::new(Action::RevokeGrant, source)
+        let request = KeyRequest::new(Action::RevokeGrant, KeySource::Named(&raw))
             .conditions(crate::authz::Conditions {
                 grant_is_for_aws_resource: Some(false),
                 ..crate::authz::Conditions::default()
             })
             .need(Need::AnyState)
             .dry_run(req.dry_run);
+        // The grant is looked for only once the caller may revoke: an
+        // unauthorized caller learns nothing of the key's grants and costs
+        // no reading of them.
         let (_, (grant, bytes)) = self
-            .access_checked(caller, request, async |_| {
-                grants
+            .access_checked(caller, request, async |a| {
+                self.grants_of(&a.key().key_id)
+                    .await?
                     .into_iter()
                     .find(|(g, _)| g.grant_id == grant_id)
                     .ok_or_else(|| KmsError::NotFound(format!("Grant ID {grant_id} not found")))

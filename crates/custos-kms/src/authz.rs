@@ -228,13 +228,9 @@ pub fn request_alias(key_id: &str) -> Option<&str> {
 #[derive(Default)]
 pub(crate) struct PolicyCache {
     // Read on every request, written once per new policy of a key.
-    parsed: RwLock<HashMap<String, CachedPolicy>>,
-}
-
-/// A key's policy: its text, and the text parsed.
-struct CachedPolicy {
-    text: Arc<str>,
-    policy: Arc<Policy>,
+    // The parsed policy keeps its text (`Policy::text`), which is what an
+    // entry is compared against.
+    parsed: RwLock<HashMap<String, Arc<Policy>>>,
 }
 
 /// Beyond this many keys the cache starts over.
@@ -255,9 +251,9 @@ impl PolicyCache {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(key_id)
-            && *cached.text == *text
+            && cached.text() == text
         {
-            return Ok(Arc::clone(&cached.policy));
+            return Ok(Arc::clone(cached));
         }
         // Stored policies were checked when written: one that no longer
         // parses is refused, never ignored (ignoring it could ignore a Deny).
@@ -271,13 +267,7 @@ impl PolicyCache {
         if map.len() >= MAX_CACHED_POLICIES {
             map.clear();
         }
-        map.insert(
-            key_id.to_owned(),
-            CachedPolicy {
-                text: Arc::from(text),
-                policy: Arc::clone(&policy),
-            },
-        );
+        map.insert(key_id.to_owned(), Arc::clone(&policy));
         Ok(policy)
     }
 }

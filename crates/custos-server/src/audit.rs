@@ -192,18 +192,14 @@ const KMS_RESPONSE_READ: &[&str] = &[
 /// escapes are read too, so that none can be hidden from the log.
 fn selected(body: &[u8], wanted: &[&str]) -> Map<String, Value> {
     use std::collections::BTreeMap;
-    match serde_json::from_slice::<BTreeMap<&str, &serde_json::value::RawValue>>(body) {
-        Ok(members) => members
-            .into_iter()
-            .filter(|(k, _)| wanted.contains(k))
-            .filter_map(|(k, v)| Some((k.to_owned(), serde_json::from_str(v.get()).ok()?)))
-            .collect(),
-        Err(_) => serde_json::from_slice::<Map<String, Value>>(body)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| wanted.contains(&k.as_str()))
-            .collect(),
-    }
+    // Owned names (an escaped name is unescaped), borrowed raw values: the
+    // members not wanted — a plaintext — are never copied.
+    serde_json::from_slice::<BTreeMap<String, &serde_json::value::RawValue>>(body)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| wanted.contains(&k.as_str()))
+        .filter_map(|(k, v)| Some((k, serde_json::from_str(v.get()).ok()?)))
+        .collect()
 }
 
 /// Maps whose keys are the user's (encryption contexts): kept as given.

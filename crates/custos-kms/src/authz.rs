@@ -337,7 +337,9 @@ impl<E: custos_store::Engine> Kms<E> {
         } else {
             conditions
         };
-        let refusal = match self.decide(caller, action, Some(key), Some(&key_policy), conditions) {
+        let (decided, narrowed) =
+            self.decide_narrowed(caller, action, Some(key), Some(&key_policy), conditions);
+        let mut refusal = match decided {
             Ok(()) => return Ok(None),
             Err(refusal) => refusal,
         };
@@ -347,7 +349,12 @@ impl<E: custos_store::Engine> Kms<E> {
                 .grant_allowing(caller, action, &key.key_id, conditions)
                 .await?
         {
-            return Ok(Some(grant));
+            // A session policy or boundary that does not allow the action
+            // narrows a grant too.
+            match narrowed {
+                None => return Ok(Some(grant)),
+                Some(r) => refusal = r,
+            }
         }
         Err(KmsError::AccessDenied(refusal.message(
             caller,
@@ -419,6 +426,21 @@ impl<E: custos_store::Engine> Kms<E> {
         key_policy: Option<&Policy>,
         conditions: &Conditions<'_>,
     ) -> Result<(), Refusal> {
+        self.decide_narrowed(caller, action, key, key_policy, conditions)
+            .0
+    }
+
+    /// [`Kms::decide`], and what the caller's session policies and
+    /// permissions boundary say on their own: a grant names the role or
+    /// user, so they narrow what it allows as they narrow policies.
+    fn decide_narrowed(
+        &self,
+        caller: &Caller,
+        action: Action,
+        key: Option<&KeyRecord>,
+        key_policy: Option<&Policy>,
+        conditions: &Conditions<'_>,
+    ) -> (Result<(), Refusal>, Option<Refusal>) {
         let now_ms = self.now_ms();
         let mut context = caller_context(caller, now_ms);
         context.insert("kms:CallerAccount", caller.account().as_str());
@@ -446,22 +468,9 @@ impl<E: custos_store::Engine> Kms<E> {
         let boundary = effects(policies.boundary.iter().map(AsRef::as_ref), &request);
         let on_key = key_policy.map(|p| effects(std::iter::once(p), &request));
 
-        // 1. Explicit denies.
-        if on_key.is_some_and(|e| e.deny) {
-            return Err(Refusal::ExplicitDenyResource);
-        }
-        if identity.deny {
-            return Err(Refusal::ExplicitDenyIdentity);
-        }
-        if session.deny {
-            return Err(Refusal::ExplicitDenySession);
-        }
-        if boundary.deny {
-            return Err(Refusal::ExplicitDenyBoundary);
-        }
         // Identity policies name no principal: any allow of theirs allows.
         let identity_allows = identity.allow || identity.account_allow;
-        // 4. What only narrows.
+        // 4. What only narrows (checked after the denies below).
         let session_allows = session.allow || session.account_allow;
         let narrowed = if !policies.session.is_empty() && !session_allows {
             Some(Refusal::NoSessionAllow)
@@ -471,31 +480,47 @@ impl<E: custos_store::Engine> Kms<E> {
             None
         };
 
+        // 1. Explicit denies.
+        if on_key.is_some_and(|e| e.deny) {
+            return (Err(Refusal::ExplicitDenyResource), narrowed);
+        }
+        if identity.deny {
+            return (Err(Refusal::ExplicitDenyIdentity), narrowed);
+        }
+        if session.deny {
+            return (Err(Refusal::ExplicitDenySession), narrowed);
+        }
+        if boundary.deny {
+            return (Err(Refusal::ExplicitDenyBoundary), narrowed);
+        }
+
         let Some(key_effects) = on_key else {
             // Actions on no key: identity policies alone.
-            return match (identity_allows, narrowed) {
+            let decided = match (identity_allows, narrowed) {
                 (false, _) => Err(Refusal::NoIdentityAllow),
                 (true, Some(r)) => Err(r),
                 (true, None) => Ok(()),
             };
+            return (decided, narrowed);
         };
         let same_account = key.is_some_and(|k| k.account_id == caller.account().as_str());
         if !same_account && !action.allows_cross_account() {
-            return Err(Refusal::NoResourceAllow);
+            return (Err(Refusal::NoResourceAllow), narrowed);
         }
         // 2. The key policy names the caller: enough within the account.
         if same_account && key_effects.allow {
-            return narrowed.map_or(Ok(()), Err);
+            return (narrowed.map_or(Ok(()), Err), narrowed);
         }
         // 3. The key policy names the caller or its account, and IAM allows.
         if key_effects.allow || key_effects.account_allow {
-            return match (identity_allows, narrowed) {
+            let decided = match (identity_allows, narrowed) {
                 (false, _) => Err(Refusal::NoIdentityAllow),
                 (true, Some(r)) => Err(r),
                 (true, None) => Ok(()),
             };
+            return (decided, narrowed);
         }
-        Err(Refusal::NoResourceAllow)
+        (Err(Refusal::NoResourceAllow), narrowed)
     }
 }
 

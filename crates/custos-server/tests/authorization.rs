@@ -2094,3 +2094,52 @@ async fn a_deleted_permissions_boundary_narrows_to_nothing_rather_than_lifting()
         ),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_policy_narrows_what_a_grant_to_the_role_allows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let admin_iam = iam(&server);
+    let admin = kms_as(&server, &Keys::admin());
+    let sts = sts_as(&server, &Keys::admin());
+    // No policy of the role allows anything on the key: only the grant.
+    let key = key_with_policy(&admin, &key_policy(&[account_statement(ACCOUNT)])).await;
+    admin_iam
+        .create_role()
+        .role_name("granted")
+        .assume_role_policy_document(trust(&admin_arn_of(ACCOUNT)))
+        .send()
+        .await
+        .expect("CreateRole");
+    admin
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(role_arn("granted"))
+        .operations(aws_sdk_kms::types::GrantOperation::Encrypt)
+        .send()
+        .await
+        .expect("CreateGrant");
+    let plain = kms_as(&server, &assume(&sts, "granted", "plain", None).await);
+    encrypt_with(&plain, &key, &[])
+        .await
+        .expect("Encrypt through the grant");
+    let narrowed = kms_as(
+        &server,
+        &assume(
+            &sts,
+            "granted",
+            "narrow",
+            Some(&allow(&["kms:DescribeKey"])),
+        )
+        .await,
+    );
+    assert_denied(
+        encrypt_with(&narrowed, &key, &[]).await,
+        &denied(
+            &format!("arn:aws:sts::{ACCOUNT}:assumed-role/granted/narrow"),
+            "kms:Encrypt",
+            &arn(&key),
+            &no_session_allows("kms:Encrypt"),
+        ),
+    );
+}

@@ -3,7 +3,7 @@
 //! so that tools reading CloudTrail read Custos's trail.
 //!
 //! An event holds no secret by construction: its parameters come from an
-//! allow-list of request members (`crate::params`), never from plaintexts,
+//! allow-list of request members (built at the server's edge, `custos-server`'s `audit` module), never from plaintexts,
 //! ciphertexts, keys, signatures or secret access keys.
 
 use serde::Serialize;

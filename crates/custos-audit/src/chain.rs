@@ -12,6 +12,11 @@
 //! bytes for the first). Editing a byte of a record, deleting, inserting or
 //! reordering records breaks the chain at that place. Segments are named
 //! `chain-<first seq, 20 digits>.log`.
+//!
+//! The segment being written is kept longer than its records, zero-filled
+//! ahead of them (see `crate::log`): its records end at the first NUL byte,
+//! and everything after it must be NUL. A closed segment is cut to its
+//! records.
 
 use std::path::Path;
 
@@ -42,6 +47,19 @@ pub fn write_line(out: &mut Vec<u8>, seq: u64, prev: &[u8; 32], event: &[u8]) ->
     out.extend_from_slice(event);
     out.push(b'\n');
     hash
+}
+
+/// The records of a segment's bytes: everything before the first NUL. The
+/// rest must be zero-fill; `Err` holds the offset of the first byte that
+/// is not.
+pub fn content(bytes: &[u8]) -> Result<&[u8], usize> {
+    let Some(end) = bytes.iter().position(|b| *b == 0) else {
+        return Ok(bytes);
+    };
+    match bytes[end..].iter().position(|b| *b != 0) {
+        None => Ok(&bytes[..end]),
+        Some(i) => Err(end + i),
+    }
 }
 
 /// One line, read back.
@@ -111,7 +129,8 @@ pub fn for_each_event(
 ) -> std::io::Result<()> {
     for (_, path) in segments(dir)? {
         let bytes = std::fs::read(path)?;
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let records = content(&bytes).unwrap_or_else(|at| &bytes[..at]);
+        for line in records.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             if let Some(line) = parse_line(line)
                 && let Ok(event) = serde_json::from_slice(line.event)
             {
@@ -141,6 +160,14 @@ mod tests {
         assert_eq!(link_hash(2, &h1, two.event), h2);
         assert_ne!(link_hash(2, &h1, br#"{"b":"x z"}"#), h2);
         assert!(parse_line(b"1 00 11 {}").is_none());
+    }
+
+    #[test]
+    fn records_end_at_the_zero_fill() {
+        assert_eq!(content(b"1 a\n"), Ok(&b"1 a\n"[..]));
+        assert_eq!(content(b"1 a\n\0\0\0"), Ok(&b"1 a\n"[..]));
+        assert_eq!(content(b""), Ok(&b""[..]));
+        assert_eq!(content(b"1 a\n\0\0x\0"), Err(6));
     }
 
     #[test]

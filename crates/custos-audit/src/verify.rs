@@ -95,11 +95,24 @@ pub fn verify(dir: &Path) -> Result<Report, Broken> {
             line,
             kind,
         };
+        // Zero-fill after the records is the live segment's room to grow;
+        // anything else after it was put there.
+        let bytes = match crate::chain::content(&bytes) {
+            Ok(records) => records,
+            Err(at) => {
+                let lines = bytes[..at].split(|b| *b == b'\n').count();
+                return Err(Broken {
+                    file: path.clone(),
+                    line: lines,
+                    kind: Damage::Malformed,
+                });
+            }
+        };
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
             let lines = bytes.split(|b| *b == b'\n').count();
             return Err(at(lines, Damage::Malformed));
         }
-        let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let records = body.split(|b| *b == b'\n').filter(|_| !body.is_empty());
         for (i, raw) in records.enumerate() {
             let n = i + 1;

@@ -20,7 +20,7 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -69,7 +69,50 @@ type Done = (Result<u64, AuditError>, Vec<u8>);
 pub struct AuditLog {
     inner: Option<Arc<Inner>>,
     healthy: Arc<AtomicBool>,
+    stats: Arc<Stats>,
     dir: PathBuf,
+}
+
+/// Upper bounds, in microseconds, of the buckets of [`Stats::sync_micros`].
+pub const SYNC_BUCKETS_MICROS: [u64; 10] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000,
+];
+
+/// What the writer has done, for metrics: counters only grow.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Records made durable.
+    pub records: AtomicU64,
+    /// Bytes of records made durable.
+    pub bytes: AtomicU64,
+    /// Writes made durable (each one `fdatasync`, shared by its records).
+    pub syncs: AtomicU64,
+    /// Writes that failed, each failing the requests of its batch (the
+    /// writer's own retries, every 250 ms while the log is broken, count
+    /// too).
+    pub failures: AtomicU64,
+    /// How many durable writes took at most each bound of
+    /// [`SYNC_BUCKETS_MICROS`] (not cumulative), and beyond the last.
+    pub sync_micros: [AtomicU64; SYNC_BUCKETS_MICROS.len() + 1],
+    /// The sum of the durable writes' times, in microseconds.
+    pub sync_micros_sum: AtomicU64,
+    /// Since when (Unix ms) the log cannot be written; 0 while it can.
+    pub unwritable_since_ms: AtomicI64,
+}
+
+impl Stats {
+    fn synced(&self, records: usize, bytes: usize, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let bucket = SYNC_BUCKETS_MICROS
+            .iter()
+            .position(|b| micros <= *b)
+            .unwrap_or(SYNC_BUCKETS_MICROS.len());
+        self.sync_micros[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sync_micros_sum.fetch_add(micros, Ordering::Relaxed);
+        self.records.fetch_add(records as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The queue to the writer, and the writer, which is waited for when the
@@ -115,6 +158,7 @@ impl AuditLog {
             crate::digest::list_key(dir, signer, wall_ms())?;
         }
         writer.signer = signer;
+        let stats = Arc::clone(&writer.stats);
         let (tx, rx) = mpsc::channel(QUEUE);
         let healthy = Arc::new(AtomicBool::new(true));
         let flag = Arc::clone(&healthy);
@@ -127,6 +171,7 @@ impl AuditLog {
                 writer: std::sync::Mutex::new(Some(handle)),
             })),
             healthy,
+            stats,
             dir: dir.to_owned(),
         })
     }
@@ -137,6 +182,7 @@ impl AuditLog {
         AuditLog {
             inner: None,
             healthy: Arc::new(AtomicBool::new(true)),
+            stats: Arc::default(),
             dir: PathBuf::new(),
         }
     }
@@ -148,6 +194,11 @@ impl AuditLog {
     /// Whether the last write succeeded (for health checks and metrics).
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// What the writer has done.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Where the log is.
@@ -196,6 +247,7 @@ struct Writer {
     /// Since when (wall clock, ms) the log could not be written.
     broken_since_ms: Option<i64>,
     signer: Option<DigestSigner>,
+    stats: Arc<Stats>,
     /// The last record a digest covers, and that digest's signature.
     digested: (u64, Option<String>),
     last_digest_at: std::time::Instant,
@@ -257,6 +309,7 @@ impl Writer {
             head,
             broken_since_ms: None,
             signer: None,
+            stats: Arc::default(),
             digested: last_digest(dir)?,
             last_digest_at: std::time::Instant::now(),
         })
@@ -303,17 +356,14 @@ impl Writer {
     fn serve(&mut self, rx: &mut mpsc::Receiver<Job>, healthy: &AtomicBool) {
         loop {
             // While the log is broken, nobody queues (the server refuses
-            // requests first): the writer itself tries again, and the
-            // first record once it can write says for how long it could
-            // not.
-            let first = if let Some(since_ms) = self.broken_since_ms {
+            // requests first): the writer itself tries again.
+            let first = if self.broken_since_ms.is_some() {
                 match rx.try_recv() {
                     Ok(job) => job,
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                     Err(mpsc::error::TryRecvError::Empty) => {
                         std::thread::sleep(RETRY_INTERVAL);
-                        let resumed = resumed_event(since_ms);
-                        if self.write(&[resumed.as_slice()]).is_ok() {
+                        if self.write(&[]).is_ok() {
                             healthy.store(true, Ordering::Relaxed);
                         }
                         continue;
@@ -380,23 +430,33 @@ impl Writer {
     }
 
     /// Writes `batch` durably; returns the sequence number of its first
-    /// record. On failure the chain is left as it was.
+    /// record. On failure the chain is left as it was. The first write
+    /// after a failure begins with a record saying since when the log
+    /// could not be written, whether it is the writer's own retry or a
+    /// batch of requests that got in before the failure was known.
     fn write(&mut self, batch: &[&[u8]]) -> std::io::Result<u64> {
         if (self.broken_since_ms.is_some() || !linked(&self.file))
             && let Err(e) = self.reopen()
         {
             // Reopen: the directory or the file may have been removed and
             // recreated, or the disk remounted.
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
             self.broken(&e);
             return Err(e);
         }
+        let resumed = self.broken_since_ms.map(resumed_event);
         let mut out = Vec::with_capacity(batch.iter().map(|e| e.len() + 160).sum());
         let (mut seq, mut prev) = (self.seq, self.head);
-        for event in batch {
+        for event in resumed
+            .iter()
+            .map(Vec::as_slice)
+            .chain(batch.iter().copied())
+        {
             seq += 1;
             prev = write_line(&mut out, seq, &prev, event);
         }
         let end = self.len + out.len() as u64;
+        let started = std::time::Instant::now();
         let written = self
             .fill_to(end)
             .and_then(|()| self.file.write_all_at(&out, self.len))
@@ -410,6 +470,7 @@ impl Writer {
                 }
             });
         if let Err(e) = written {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
             self.broken(&e);
             // Cut off whatever part of the batch reached the file (and the
             // zero-fill, which the next write makes again).
@@ -417,19 +478,23 @@ impl Writer {
             self.filled = self.len;
             return Err(e);
         }
+        let records = seq - self.seq;
+        self.stats
+            .synced(records as usize, out.len(), started.elapsed());
         if self.broken_since_ms.take().is_some() {
+            self.stats.unwritable_since_ms.store(0, Ordering::Relaxed);
             tracing::warn!(dir = %self.dir.display(), "the audit log is writable again");
         }
-        let first = self.seq + 1;
+        let first = self.seq + 1 + u64::from(resumed.is_some());
         self.len += out.len() as u64;
         self.seq = seq;
         self.head = prev;
         if self.len >= SEGMENT_BYTES {
-            // A failure here leaves the full segment open: the next batch
-            // reopens and retries.
+            // A failure here leaves the full segment open and in use (the
+            // records are durable; nothing is refused): the next batch
+            // tries again.
             if let Err(e) = self.cut_fill().and_then(|()| self.start_segment()) {
                 tracing::error!(error = %e, "cannot start a new audit segment");
-                self.broken_since_ms = Some(wall_ms());
             }
         }
         Ok(first)
@@ -443,7 +508,9 @@ impl Writer {
                 dir = %self.dir.display(),
                 "the audit log cannot be written: requests are refused until it can"
             );
-            self.broken_since_ms = Some(wall_ms());
+            let now = wall_ms();
+            self.broken_since_ms = Some(now);
+            self.stats.unwritable_since_ms.store(now, Ordering::Relaxed);
         }
     }
 

@@ -11,6 +11,7 @@
 //! - `query`: the AWS Query protocol of IAM and STS: form in, XML out.
 //! - [`error`]: the single mapping of errors to `__type`, status, message.
 //! - [`audit`]: the audit step every authenticated request passes through.
+//! - `health`: `/healthz`, `/readyz` and `/metrics`, for operators.
 //!
 //! # What this crate deliberately does not do
 //!
@@ -23,6 +24,7 @@ mod cloudtrail;
 pub mod config;
 mod dispatch;
 pub mod error;
+mod health;
 mod query;
 pub mod server;
 pub mod tls;

@@ -294,6 +294,11 @@ async fn handle(
     link: Option<&(String, String)>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    if let Some((status, content_type, body)) =
+        crate::health::answer(state, req.method(), req.uri().path())
+    {
+        return respond(status, content_type, Bytes::from(body), None);
+    }
     let id = request_id();
     let (parts, body) = req.into_parts();
     let query = crate::query::is_query(&parts);
@@ -357,6 +362,15 @@ async fn handle(
         };
         (status, custos_wire::CONTENT_TYPE, body)
     };
+    respond(status, content_type, body, Some(&id))
+}
+
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+    request_id: Option<&str>,
+) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -364,7 +378,7 @@ async fn handle(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         headers.insert("x-amzn-requestid", v);
     }
     response

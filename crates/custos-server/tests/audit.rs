@@ -35,6 +35,22 @@ fn events(data_dir: &Path) -> Vec<Value> {
     out
 }
 
+/// `GET path` without credentials, as a probe or a scraper sends it.
+async fn probe(server: &custos_server::Running, path: &str) -> common::raw::RawResponse {
+    let client = common::raw::RawClient::new(server);
+    let mut request = common::raw::RawRequest::post(&client.host(), b"").with_method("GET");
+    request.target = path.to_owned();
+    client.exchange(request.to_bytes()).await.response()
+}
+
+/// The value of an unlabelled metric in a Prometheus text exposition.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+}
+
 fn named<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["eventName"] == name).collect()
 }
@@ -218,6 +234,14 @@ async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
     );
     let key = common::new_key(&kms).await;
     let audit = dir.path().join("audit");
+    let ready = probe(&server, "/readyz").await;
+    assert_eq!(ready.status, 200, "{ready:?}");
+    assert_eq!(ready.json()["audit"], "writable");
+    let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
+    assert_eq!(metric(&scraped, "custos_audit_writable"), 1.0);
+    assert!(metric(&scraped, "custos_audit_records_total") >= 1.0);
+    assert_eq!(metric(&scraped, "custos_audit_write_failures_total"), 0.0);
+    assert!(metric(&scraped, "custos_audit_sync_seconds_count") >= 1.0);
 
     // The log's directory replaced by a file: nothing can be written.
     std::fs::remove_dir_all(&audit).expect("remove");
@@ -239,6 +263,19 @@ async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
     // timed in tests; the append's own bound is `APPEND_TIMEOUT`.)
     let e = kms.create_key().send().await.expect_err("refused");
     assert_eq!(error_of(&e).0, "KMSInternalException");
+    // Operators see it: not ready, and why; still alive.
+    let unready = probe(&server, "/readyz").await;
+    assert_eq!(unready.status, 503, "{unready:?}");
+    assert_eq!(unready.json()["audit"], "unwritable");
+    assert!(
+        unready.json()["auditUnwritableSince"].is_string(),
+        "{unready:?}"
+    );
+    assert_eq!(probe(&server, "/healthz").await.status, 200);
+    let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
+    assert_eq!(metric(&scraped, "custos_audit_writable"), 0.0);
+    assert!(metric(&scraped, "custos_audit_write_failures_total") >= 1.0);
+    assert!(metric(&scraped, "custos_audit_unwritable_since_seconds") > 0.0);
 
     // The cause gone, service resumes by itself.
     std::fs::remove_file(&audit).expect("remove the file");
@@ -251,6 +288,7 @@ async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
         }
     }
     assert!(resumed, "the server resumed once the log was writable");
+    assert_eq!(probe(&server, "/readyz").await.status, 200);
     let keys = kms.list_keys().send().await.expect("ListKeys");
     assert_eq!(
         keys.keys().len(),
@@ -328,4 +366,147 @@ async fn the_schedulers_deletions_and_rotations_are_recorded_as_service_events()
             .map(str::len),
         Some(64)
     );
+}
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallDisk {
+    at: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (`4m`) at `at`. Needs root (or
+    /// CAP_SYS_ADMIN), which the test command has.
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).expect("mount point");
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (scripts/test runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { at: at.to_owned() }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.at)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_requests_closed_then_service_resumes_when_space_is_freed() {
+    use aws_sdk_kms::operation::RequestId as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = SmallDisk::mount(&dir.path().join("small"), "4m");
+    let audit = disk.at.join("audit");
+    let mut config = common::config(&dir.path().join("data"));
+    config.audit_dir = Some(audit.clone());
+    let server = custos_server::start(config).await.expect("server starts");
+    let kms = aws_sdk_kms::Client::from_conf(
+        client(&server)
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let key = common::new_key(&kms).await;
+    let encrypt = || {
+        kms.encrypt()
+            .key_id(&key)
+            .plaintext(Blob::new(b"x".to_vec()))
+            .send()
+    };
+
+    // Fill the disk to the last byte.
+    let filler = disk.at.join("filler");
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let chunk = vec![0x55u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let mut byte = 0;
+        while f.write_all(&chunk[..1]).is_ok() && byte < 64 * 1024 {
+            byte += 1;
+        }
+    }
+
+    // Requests go on while the space the log had claimed lasts, then fail
+    // closed: a 500, not a hang (each answer is awaited; the SDK's own
+    // timeouts would fail a hang), and every answered one is recorded.
+    let mut answered = Vec::new();
+    let mut first_failure = None;
+    for _ in 0..20_000 {
+        match encrypt().await {
+            Ok(out) => answered.push(out.request_id().expect("request id").to_owned()),
+            Err(e) => {
+                first_failure = Some(e);
+                break;
+            }
+        }
+    }
+    let e = first_failure.expect("a full disk fails requests");
+    assert_eq!(
+        (error_of(&e).0.as_str(), error_of(&e).2),
+        ("KMSInternalException", 500),
+        "{e:?}"
+    );
+    // Known unwritable, the next ones are refused before the domain.
+    for _ in 0..20 {
+        let e = encrypt().await.expect_err("refused while the disk is full");
+        assert_eq!(error_of(&e).0, "KMSInternalException");
+    }
+    assert_eq!(probe(&server, "/readyz").await.status, 503);
+
+    // Space freed: service resumes by itself.
+    std::fs::remove_file(&filler).expect("free the space");
+    let mut resumed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(out) = encrypt().await {
+            answered.push(out.request_id().expect("request id").to_owned());
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "the server resumed once space was freed");
+    assert_eq!(probe(&server, "/readyz").await.status, 200);
+    server.shutdown().await;
+
+    // The chain is whole, holds every answered request, and says when
+    // the log could not be written.
+    let report = custos_audit::verify::verify(&audit).expect("the log verifies");
+    let mut logged = std::collections::HashSet::new();
+    let mut resumed_events = 0;
+    custos_audit::chain::for_each_event(&audit, |_, event| {
+        if event["eventName"] == "AuditLogResumed" {
+            resumed_events += 1;
+        }
+        if let Some(id) = event["requestID"].as_str() {
+            logged.insert(id.to_owned());
+        }
+    })
+    .expect("read");
+    let missing: Vec<&String> = answered.iter().filter(|id| !logged.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} answered requests missing from {} records",
+        missing.len(),
+        report.records
+    );
+    assert_eq!(resumed_events, 1);
 }

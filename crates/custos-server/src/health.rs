@@ -1,0 +1,138 @@
+//! What operators and orchestrators ask of a running server, without
+//! credentials: `GET /healthz` (the process answers), `GET /readyz` (it
+//! can serve: 503 while the audit log cannot be written, since every
+//! request would then be refused), and `GET /metrics` (Prometheus text
+//! format, version 0.0.4).
+//!
+//! Nothing here is secret or names a key: the audit log's state, counts
+//! and timings only. These requests are not KMS API calls and are not
+//! audited (AWS's CloudTrail does not log its health checks either).
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use http::{Method, StatusCode};
+
+use crate::server::State;
+
+/// An answer to an operator's request: status, content type, body.
+pub(crate) type Answer = (StatusCode, &'static str, String);
+
+const JSON: &str = "application/json";
+const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The answer to `method path` if it is one of the operator's requests.
+pub(crate) fn answer(state: &State, method: &Method, path: &str) -> Option<Answer> {
+    if method != Method::GET {
+        return None;
+    }
+    match path {
+        "/healthz" => Some((StatusCode::OK, JSON, r#"{"status":"ok"}"#.to_owned())),
+        "/readyz" => Some(readiness(state)),
+        "/metrics" => Some((StatusCode::OK, PROMETHEUS, metrics(state))),
+        _ => None,
+    }
+}
+
+/// What the audit log's state is, in the words `/readyz` uses.
+fn audit_state(state: &State) -> &'static str {
+    if state.audit.is_disabled() {
+        "off"
+    } else if state.audit.is_healthy() {
+        "writable"
+    } else {
+        "unwritable"
+    }
+}
+
+fn readiness(state: &State) -> Answer {
+    let audit = audit_state(state);
+    let mut body = serde_json::json!({ "audit": audit });
+    let since = state
+        .audit
+        .stats()
+        .unwritable_since_ms
+        .load(Ordering::Relaxed);
+    if since > 0 {
+        body["auditUnwritableSince"] = custos_audit::event::cloudtrail_time(since).into();
+    }
+    let status = if audit == "unwritable" {
+        body["status"] = "unready".into();
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        body["status"] = "ready".into();
+        StatusCode::OK
+    };
+    (status, JSON, body.to_string())
+}
+
+/// The metrics, in Prometheus's text format.
+fn metrics(state: &State) -> String {
+    let stats = state.audit.stats();
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    metric(
+        "custos_audit_enabled",
+        "gauge",
+        "1 while requests are audited; 0 only when auditing was turned off explicitly.",
+        u8::from(!state.audit.is_disabled()).to_string(),
+    );
+    metric(
+        "custos_audit_writable",
+        "gauge",
+        "1 while the audit log can be written; 0 while requests are refused because it cannot.",
+        u8::from(state.audit.is_healthy()).to_string(),
+    );
+    let since = stats.unwritable_since_ms.load(Ordering::Relaxed);
+    metric(
+        "custos_audit_unwritable_since_seconds",
+        "gauge",
+        "Unix time since which the audit log cannot be written; 0 while it can.",
+        format!("{}", since as f64 / 1000.0),
+    );
+    metric(
+        "custos_audit_records_total",
+        "counter",
+        "Audit records made durable.",
+        count(&stats.records).to_string(),
+    );
+    metric(
+        "custos_audit_bytes_total",
+        "counter",
+        "Bytes of audit records made durable.",
+        count(&stats.bytes).to_string(),
+    );
+    metric(
+        "custos_audit_write_failures_total",
+        "counter",
+        "Audit writes that failed (requests waiting on one are refused; while the log is unwritable, the writer retries every 250 ms).",
+        count(&stats.failures).to_string(),
+    );
+    // The histogram of durable writes (one fdatasync each, shared by the
+    // records of a group commit).
+    let name = "custos_audit_sync_seconds";
+    let _ = write!(
+        out,
+        "# HELP {name} Time to write and fdatasync one group of audit records.\n# TYPE {name} histogram\n"
+    );
+    let mut cumulative = 0;
+    for (i, bucket) in stats.sync_micros.iter().enumerate() {
+        cumulative += count(bucket);
+        let le = custos_audit::log::SYNC_BUCKETS_MICROS
+            .get(i)
+            .map_or_else(|| "+Inf".to_owned(), |m| (*m as f64 / 1e6).to_string());
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let sum = count(&stats.sync_micros_sum) as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum {sum}");
+    // The count is the buckets' total, so that a scrape during an update
+    // stays consistent.
+    let _ = writeln!(out, "{name}_count {cumulative}");
+    out
+}

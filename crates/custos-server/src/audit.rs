@@ -422,7 +422,6 @@ fn api_call(
 
 /// Members of IAM and STS requests that are logged (none of them secret:
 /// no request carries a secret access key, and MFA codes are left out).
-/// List members (`Tags.member.1.Key`) are not logged yet.
 const QUERY_MEMBERS: &[&str] = &[
     "AccessKeyId",
     "AssumeRolePolicyDocument",
@@ -453,14 +452,41 @@ const QUERY_MEMBERS: &[&str] = &[
     "VersionId",
 ];
 
+/// List members of IAM and STS requests that are logged, as CloudTrail
+/// logs them: `Tags.member.1.Key=k` → `"tags": [{"key": "k", …}]`,
+/// `TagKeys.member.1=k` → `"tagKeys": ["k"]`.
+const QUERY_LISTS: &[&str] = &["Tags", "TagKeys", "PolicyArns", "TransitiveTagKeys"];
+
 /// The logged parameters of an IAM or STS request, with CloudTrail's
 /// names (`UserName` → `userName`); `null` when there are none.
 pub(crate) fn query_parameters(params: &custos_iam_wire::Params) -> Value {
-    let kept: Map<String, Value> = params
+    let mut kept: Map<String, Value> = params
         .iter()
         .filter(|(k, _)| QUERY_MEMBERS.contains(k))
         .map(|(k, v)| (camel(k), Value::String(v.to_owned())))
         .collect();
+    for list in QUERY_LISTS {
+        let mut items: Vec<(u32, Value)> = Vec::new();
+        for (index, field, value) in params.members(list) {
+            let field = field.trim_start_matches('.');
+            if field.is_empty() {
+                items.push((index, Value::String(value.to_owned())));
+                continue;
+            }
+            if items.last().is_none_or(|(i, _)| *i != index) {
+                items.push((index, Value::Object(Map::new())));
+            }
+            if let Some((_, Value::Object(item))) = items.last_mut() {
+                item.insert(camel(field), Value::String(value.to_owned()));
+            }
+        }
+        if !items.is_empty() {
+            kept.insert(
+                camel(list),
+                Value::Array(items.into_iter().map(|(_, v)| v).collect()),
+            );
+        }
+    }
     if kept.is_empty() {
         Value::Null
     } else {
@@ -595,12 +621,33 @@ mod tests {
             ("UserName", "alice"),
             ("TokenCode", "123456"),
             ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "blue"),
+            ("Tags.member.2.Key", "env"),
+            ("Tags.member.2.Value", "prod"),
+            ("Tags.member.10.Key", "tenth"),
+            ("Tags.member.10.Value", "x"),
+            ("TagKeys.member.2", "b"),
+            ("TagKeys.member.1", "a"),
+            (
+                "PolicyArns.member.1.arn",
+                "arn:aws:iam::111122223333:policy/p",
+            ),
+            ("SerialNumber.member.1", "not a logged list"),
         ] {
             params.insert(k.into(), v.into()).expect("insert");
         }
         assert_eq!(
             query_parameters(&params),
-            serde_json::json!({"userName": "alice"})
+            serde_json::json!({
+                "userName": "alice",
+                "tags": [
+                    {"key": "team", "value": "blue"},
+                    {"key": "env", "value": "prod"},
+                    {"key": "tenth", "value": "x"},
+                ],
+                "tagKeys": ["a", "b"],
+                "policyArns": [{"arn": "arn:aws:iam::111122223333:policy/p"}],
+            })
         );
     }
 

@@ -266,25 +266,10 @@ async fn drive<I, S>(
     }
 }
 
-/// A fresh request id, shaped like AWS's (a UUID): a random prefix drawn
-/// once per process and a counter. Request ids are public and need to be
-/// unique, not unpredictable, so one CSPRNG call per request is not spent
-/// on them.
+/// A fresh request id, shaped like AWS's (a UUID), never equal to an
+/// event id.
 fn request_id() -> String {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let p = PREFIX.get_or_init(|| custos_crypto::rand::array().unwrap_or_default());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
-        u16::from_be_bytes([p[4], p[5]]),
-        u16::from_be_bytes([p[6], p[7]]) & 0x0fff,
-        0x8000 | ((n >> 48) & 0x3fff),
-        n & 0xffff_ffff_ffff,
-    )
+    custos_audit::event::unique_id()
 }
 
 async fn handle(

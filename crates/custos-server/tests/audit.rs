@@ -100,6 +100,19 @@ async fn every_request_is_one_cloudtrail_event_without_secrets() {
     assert_eq!(error_of(&e).0, "ValidationException");
     // A refusal by authorization.
     let nobody_keys = user_with_key(&iam(&server), "nobody").await;
+    iam(&server)
+        .tag_user()
+        .user_name("nobody")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("blue")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("TagUser");
     let nobody = kms_as(&server, &nobody_keys);
     nobody
         .encrypt()
@@ -214,6 +227,12 @@ async fn every_request_is_one_cloudtrail_event_without_secrets() {
     let users = named(&all, "CreateUser");
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["eventSource"], "iam.amazonaws.com");
+    // Lists as CloudTrail logs them.
+    let tagged = named(&all, "TagUser");
+    assert_eq!(
+        tagged[0]["requestParameters"],
+        serde_json::json!({"userName": "nobody", "tags": [{"key": "team", "value": "blue"}]})
+    );
     assert_eq!(users[0]["requestParameters"]["userName"], "nobody");
     // CreateAccessKey's response (the new secret) is not logged.
     let keys = named(&all, "CreateAccessKey");

@@ -1,6 +1,16 @@
-//! The durable audit log: records appended to the hash chain by one
-//! writer thread, many requests sharing one `fsync` (group commit), and an
-//! append that returns only once its record is on disk.
+//! The durable audit log: records appended to the hash chain in batches,
+//! many requests sharing one `fsync` (group commit), and an append that
+//! returns only once its record is on disk.
+//!
+//! There is no writer thread to hand records to: the first request to
+//! queue a record while no batch is being written starts a task on the
+//! request runtime that writes whatever has queued, batch after batch,
+//! until nothing is left. Handing each batch to a thread of its own and
+//! back cost more than the disk did (measured: with `fsync` turned off,
+//! the handoff alone kept throughput at 0.65 of an unaudited server); the
+//! batch task wakes the requests it wrote on the thread it runs on. While
+//! it waits for the disk, it holds one runtime thread; the other threads
+//! go on serving.
 //!
 //! It fails closed: when the log cannot be written (disk full, read-only
 //! or removed directory, any I/O error), every append waiting on that
@@ -23,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::chain::{GENESIS, parse_line, segment_name, segments, write_line};
 use crate::digest::DigestSigner;
@@ -34,8 +44,6 @@ const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const FILL_STEP: u64 = 1024 * 1024;
 /// At most this many records share one write and `fsync`.
 const MAX_BATCH: usize = 4096;
-/// Appends waiting for the writer, beyond which appenders wait to queue.
-const QUEUE: usize = 16 * 1024;
 /// How long an append waits for its record to be durable before failing
 /// (a hung disk must not hang the server).
 pub const APPEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -115,21 +123,71 @@ impl Stats {
     }
 }
 
-/// The queue to the writer, and the writer, which is waited for when the
-/// last handle goes (it writes a last digest then).
+/// The records waiting for the next batch, the writer, and the thread
+/// that retries while the log is broken, which is waited for when the last
+/// handle goes (the log's last digest is written then).
 #[derive(Debug)]
 struct Inner {
-    queue: Option<mpsc::Sender<Job>>,
-    writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    queue: std::sync::Mutex<Queue>,
+    writer: Arc<std::sync::Mutex<Writer>>,
+    healthy: Arc<AtomicBool>,
+    retrier: std::sync::Mutex<Option<Retrier>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Whether a batch task is running (it takes the jobs queued).
+    writing: bool,
+}
+
+#[derive(Debug)]
+struct Retrier {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Closing the queue ends the writer's loop.
-        self.queue.take();
-        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(writer) = writer {
-            let _ = writer.join();
+        let retrier = self
+            .retrier
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(Retrier { stop, thread }) = retrier {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+        // The log closes: a last digest covers what is not covered yet,
+        // and the segment loses its zero-fill.
+        lock(&self.writer).close();
+    }
+}
+
+/// The writer, even if a batch task panicked holding it (its state is
+/// only changed once a write is durable).
+fn lock(writer: &std::sync::Mutex<Writer>) -> std::sync::MutexGuard<'_, Writer> {
+    writer.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Inner {
+    /// Writes what has queued, batch after batch, until nothing is left.
+    async fn write_batches(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                if queue.jobs.is_empty() {
+                    queue.writing = false;
+                    return;
+                }
+                let n = queue.jobs.len().min(MAX_BATCH);
+                queue.jobs.drain(..n).collect::<Vec<_>>()
+            };
+            // Blocks this runtime thread for one write and `fdatasync`.
+            lock(&self.writer).commit(batch, &self.healthy);
+            // The requests just answered run next, on this thread; new
+            // records queue meanwhile for the next batch.
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -159,16 +217,21 @@ impl AuditLog {
         }
         writer.signer = signer;
         let stats = Arc::clone(&writer.stats);
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer = Arc::new(std::sync::Mutex::new(writer));
         let healthy = Arc::new(AtomicBool::new(true));
-        let flag = Arc::clone(&healthy);
-        let handle = std::thread::Builder::new()
-            .name("custos-audit".into())
-            .spawn(move || writer.run(rx, &flag))?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let thread = {
+            let (writer, healthy) = (Arc::clone(&writer), Arc::clone(&healthy));
+            std::thread::Builder::new()
+                .name("custos-audit".into())
+                .spawn(move || retry_while_broken(&writer, &healthy, &stopped))?
+        };
         Ok(AuditLog {
             inner: Some(Arc::new(Inner {
-                queue: Some(tx),
-                writer: std::sync::Mutex::new(Some(handle)),
+                queue: std::sync::Mutex::default(),
+                writer,
+                healthy: Arc::clone(&healthy),
+                retrier: std::sync::Mutex::new(Some(Retrier { stop, thread })),
             })),
             healthy,
             stats,
@@ -207,17 +270,21 @@ impl AuditLog {
     }
 
     /// Appends `event` (its JSON) and returns its sequence number once it
-    /// is durable.
+    /// is durable. Must run on a Tokio runtime (the batch task runs there).
     pub async fn append(&self, event: Vec<u8>) -> Result<u64, AuditError> {
-        let Some(queue) = self.inner.as_ref().and_then(|i| i.queue.as_ref()) else {
+        let Some(inner) = &self.inner else {
             return Ok(0);
         };
         let (done, wait) = oneshot::channel();
+        let start = {
+            let mut queue = inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.jobs.push(Job { event, done });
+            !std::mem::replace(&mut queue.writing, true)
+        };
+        if start {
+            tokio::spawn(Arc::clone(inner).write_batches());
+        }
         let work = async {
-            queue
-                .send(Job { event, done })
-                .await
-                .map_err(|_| AuditError::Stopped)?;
             let (result, _event) = wait.await.map_err(|_| AuditError::Stopped)?;
             result
         };
@@ -251,6 +318,15 @@ struct Writer {
     /// The last record a digest covers, and that digest's signature.
     digested: (u64, Option<String>),
     last_digest_at: std::time::Instant,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.path)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Writer {
@@ -315,10 +391,9 @@ impl Writer {
         })
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Job>, healthy: &AtomicBool) {
-        self.serve(&mut rx, healthy);
-        // The log closes: a last digest covers what is not covered yet,
-        // and the segment loses its zero-fill.
+    /// Closes the log: a last digest covers what is not covered yet, and
+    /// the segment loses its zero-fill.
+    fn close(&mut self) {
         self.digest();
         if let Err(e) = self.cut_fill() {
             tracing::warn!(error = %e, "cannot cut the audit segment's zero-fill");
@@ -353,52 +428,24 @@ impl Writer {
         Ok(())
     }
 
-    fn serve(&mut self, rx: &mut mpsc::Receiver<Job>, healthy: &AtomicBool) {
-        loop {
-            // While the log is broken, nobody queues (the server refuses
-            // requests first): the writer itself tries again.
-            let first = if self.broken_since_ms.is_some() {
-                match rx.try_recv() {
-                    Ok(job) => job,
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        std::thread::sleep(RETRY_INTERVAL);
-                        if self.write(&[]).is_ok() {
-                            healthy.store(true, Ordering::Relaxed);
-                        }
-                        continue;
-                    }
+    /// Writes `batch` and answers each of its requests.
+    fn commit(&mut self, batch: Vec<Job>, healthy: &AtomicBool) {
+        let events: Vec<&[u8]> = batch.iter().map(|j| j.event.as_slice()).collect();
+        let result = self.write(&events);
+        healthy.store(result.is_ok(), Ordering::Relaxed);
+        match result {
+            Ok(first_seq) => {
+                for (i, job) in batch.into_iter().enumerate() {
+                    let _ = job.done.send((Ok(first_seq + i as u64), job.event));
                 }
-            } else {
-                match rx.blocking_recv() {
-                    Some(job) => job,
-                    None => break,
-                }
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+                if self.last_digest_at.elapsed() >= DIGEST_INTERVAL {
+                    self.digest();
                 }
             }
-            let events: Vec<&[u8]> = batch.iter().map(|j| j.event.as_slice()).collect();
-            let result = self.write(&events);
-            healthy.store(result.is_ok(), Ordering::Relaxed);
-            match result {
-                Ok(first_seq) => {
-                    for (i, job) in batch.into_iter().enumerate() {
-                        let _ = job.done.send((Ok(first_seq + i as u64), job.event));
-                    }
-                    if self.last_digest_at.elapsed() >= DIGEST_INTERVAL {
-                        self.digest();
-                    }
-                }
-                Err(e) => {
-                    let e = AuditError::Write(e.to_string());
-                    for job in batch {
-                        let _ = job.done.send((Err(e.clone()), job.event));
-                    }
+            Err(e) => {
+                let e = AuditError::Write(e.to_string());
+                for job in batch {
+                    let _ = job.done.send((Err(e.clone()), job.event));
                 }
             }
         }
@@ -560,6 +607,25 @@ fn last_digest(dir: &Path) -> std::io::Result<(u64, Option<String>)> {
 
 /// How often a broken log tries to write again.
 const RETRY_INTERVAL: Duration = Duration::from_millis(250);
+
+/// While the log cannot be written, requests are refused before they queue
+/// a record: this thread tries again (a write of no record but the one
+/// saying since when it could not) until it can, or until `stop`.
+fn retry_while_broken(
+    writer: &std::sync::Mutex<Writer>,
+    healthy: &AtomicBool,
+    stop: &std::sync::mpsc::Receiver<()>,
+) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(RETRY_INTERVAL) {
+        if healthy.load(Ordering::Relaxed) {
+            continue;
+        }
+        let mut writer = lock(writer);
+        if writer.write(&[]).is_ok() {
+            healthy.store(true, Ordering::Relaxed);
+        }
+    }
+}
 
 fn wall_ms() -> i64 {
     std::time::SystemTime::now()

@@ -217,7 +217,12 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     };
     let config = Config::resolve(file, overrides)?;
     let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
+    // At least two runtime threads: the audit log's batch task holds one
+    // while the disk makes a batch durable, and a disk that hangs must
+    // not hang the server (requests then fail within the append timeout).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -31,6 +31,26 @@ pub struct ConfigFile {
     pub quotas: QuotasFile,
     #[serde(default)]
     pub audit: AuditFile,
+    #[serde(default)]
+    pub root_key: RootKeyFile,
+}
+
+/// `[root_key]`: where the root key comes from (see
+/// `docs/key-hierarchy.md`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootKeyFile {
+    /// `file` (a development key file in the data directory, the default)
+    /// or `passphrase`.
+    pub provider: Option<String>,
+    /// How a new store's passphrase becomes a key: `argon2id` (the
+    /// default) or `pbkdf2` (FIPS). An existing store keeps its own.
+    pub kdf: Option<String>,
+    /// A file holding the passphrase (mode 0600); else
+    /// `CUSTOS_ROOT_PASSPHRASE`.
+    pub passphrase_file: Option<PathBuf>,
+    /// Allows the development key file off loopback.
+    pub allow_development_key: Option<bool>,
 }
 
 /// `[audit]`: where the audit log is kept. Auditing is on unless
@@ -85,6 +105,24 @@ pub struct Overrides {
     /// The secret itself (from `CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY`).
     pub bootstrap_secret_access_key: Option<SecretBytes>,
     pub bootstrap_secret_access_key_file: Option<PathBuf>,
+    pub root_key: Option<String>,
+    /// The passphrase itself (from `CUSTOS_ROOT_PASSPHRASE`).
+    pub root_passphrase: Option<SecretBytes>,
+    pub root_passphrase_file: Option<PathBuf>,
+    pub allow_development_root_key: Option<bool>,
+}
+
+/// Where the root key comes from.
+#[derive(Debug)]
+pub enum RootKeySource {
+    /// `<data dir>/root.key`, beside the data: for development, on
+    /// loopback unless allowed explicitly.
+    DevelopmentFile,
+    /// Derived from an operator's passphrase.
+    Passphrase {
+        passphrase: SecretBytes,
+        kdf: custos_kms::root_key::passphrase::Kdf,
+    },
 }
 
 /// How TLS is set up.
@@ -114,6 +152,7 @@ pub struct Config {
     /// The audit log's directory; `None` only when auditing was turned
     /// off explicitly.
     pub audit_dir: Option<PathBuf>,
+    pub root_key: RootKeySource,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -305,8 +344,17 @@ impl Config {
             Some(false) => None,
             _ => Some(file.audit.dir.unwrap_or_else(|| data_dir.join("audit"))),
         };
+        let root_key = root_key_source(
+            over.root_key,
+            over.root_passphrase,
+            over.root_passphrase_file,
+            over.allow_development_root_key,
+            file.root_key,
+            listen,
+        )?;
         Ok(Config {
             audit_dir,
+            root_key,
             listen,
             data_dir,
             account_id,
@@ -316,6 +364,62 @@ impl Config {
             bootstrap,
             quotas,
         })
+    }
+}
+
+/// The root key's source, from flags over the file.
+fn root_key_source(
+    provider: Option<String>,
+    passphrase: Option<SecretBytes>,
+    passphrase_file: Option<PathBuf>,
+    allow_development: Option<bool>,
+    file: RootKeyFile,
+    listen: SocketAddr,
+) -> Result<RootKeySource, ConfigError> {
+    use custos_kms::root_key::passphrase::Kdf;
+    match provider.or(file.provider).as_deref().unwrap_or("file") {
+        "file" => {
+            let allowed = allow_development
+                .or(file.allow_development_key)
+                .unwrap_or(false);
+            if !listen.ip().is_loopback() && !allowed {
+                return Err(invalid(
+                    "root_key.provider",
+                    format!(
+                        "the development root key (a file beside the data it protects) is                          allowed only on a loopback address, not {}: use `--root-key                          passphrase`, or `--allow-development-root-key` to accept the risk",
+                        listen.ip()
+                    ),
+                ));
+            }
+            Ok(RootKeySource::DevelopmentFile)
+        }
+        "passphrase" => {
+            let kdf = match file.kdf.as_deref().unwrap_or("argon2id") {
+                "argon2id" => Kdf::ARGON2ID,
+                "pbkdf2" => Kdf::PBKDF2,
+                other => {
+                    return Err(invalid(
+                        "root_key.kdf",
+                        format!("'{other}' is neither argon2id nor pbkdf2"),
+                    ));
+                }
+            };
+            let passphrase = match (passphrase, passphrase_file.or(file.passphrase_file)) {
+                (Some(p), _) => p,
+                (None, Some(path)) => read_secret_file(&path)?,
+                (None, None) => {
+                    return Err(invalid(
+                        "root_key",
+                        "the passphrase provider needs the passphrase: set                          CUSTOS_ROOT_PASSPHRASE or give --root-passphrase-file",
+                    ));
+                }
+            };
+            Ok(RootKeySource::Passphrase { passphrase, kdf })
+        }
+        other => Err(invalid(
+            "root_key.provider",
+            format!("'{other}' is not a provider (file, passphrase)"),
+        )),
     }
 }
 
@@ -361,6 +465,63 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_root_key_source_is_checked() {
+        use custos_kms::root_key::passphrase::Kdf;
+        let c = Config::resolve(ConfigFile::default(), Overrides::default()).expect("valid");
+        assert!(matches!(c.root_key, RootKeySource::DevelopmentFile));
+        let with_passphrase = || Overrides {
+            root_passphrase: Some(SecretBytes::from_slice(b"correct horse battery")),
+            ..Overrides::default()
+        };
+        let c = Config::resolve(
+            file(
+                "[root_key]
+provider = \"passphrase\"
+kdf = \"pbkdf2\"
+",
+            ),
+            with_passphrase(),
+        )
+        .expect("valid");
+        assert!(matches!(
+            c.root_key,
+            RootKeySource::Passphrase {
+                kdf: Kdf::PBKDF2,
+                ..
+            }
+        ));
+        for (text, over, field) in [
+            (
+                "[root_key]\nprovider = \"hsm\"\n",
+                Overrides::default(),
+                "root_key.provider",
+            ),
+            (
+                "[root_key]\nprovider = \"passphrase\"\n",
+                Overrides::default(),
+                "root_key",
+            ),
+            (
+                "[root_key]\nprovider = \"passphrase\"\nkdf = \"scrypt\"\n",
+                with_passphrase(),
+                "root_key.kdf",
+            ),
+            (
+                "listen = \"0.0.0.0:8443\"\n",
+                Overrides::default(),
+                "root_key.provider",
+            ),
+        ] {
+            match Config::resolve(file(text), over) {
+                Err(ConfigError::Invalid { field: got, .. }) => assert_eq!(got, field, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let allowed = file("listen = \"0.0.0.0:8443\"\n[root_key]\nallow_development_key = true\n");
+        assert!(Config::resolve(allowed, Overrides::default()).is_ok());
     }
 
     #[test]

@@ -30,14 +30,16 @@ pub mod server;
 pub mod tls;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use custos_crypto::SecretBytes;
 use custos_iam::{Iam, IamError};
 use custos_kms::root_key::RootKeyError;
+use custos_kms::root_key::RootKeyProvider;
 use custos_kms::root_key::file::FileProvider;
+use custos_kms::root_key::passphrase::PassphraseProvider;
 use custos_kms::{Clock, Kms, OpenError, Settings, SystemClock};
 use custos_store::StoreError;
 use custos_store::redb::RedbEngine;
@@ -57,6 +59,11 @@ pub enum StartError {
     },
     #[error(transparent)]
     RootKey(#[from] RootKeyError),
+    #[error(
+        "this data directory has a store but no development key file (root.key): it is \
+         sealed under another root-key provider; give it with --root-key"
+    )]
+    NoDevelopmentKey,
     #[error("cannot open the store (is another Custos using this data directory?)")]
     Store(#[source] StoreError),
     #[error(transparent)]
@@ -95,6 +102,9 @@ pub struct Running {
     pub bootstrap_secret: Option<SecretBytes>,
     /// Whether the root key comes from a development-only provider.
     pub development_root_key: bool,
+    /// The provider's kind (`file`, `passphrase`).
+    pub root_key_kind: &'static str,
+    /// The development key file, when that is the provider.
     pub root_key_path: PathBuf,
     state: Arc<server::State>,
     shutdown: watch::Sender<bool>,
@@ -127,6 +137,43 @@ impl Running {
     pub async fn wait(&mut self) {
         let _ = (&mut self.task).await;
     }
+}
+
+/// The configured root-key provider.
+fn root_provider(config: &Config) -> Result<Box<dyn RootKeyProvider>, StartError> {
+    Ok(match &config.root_key {
+        config::RootKeySource::DevelopmentFile => {
+            let path = config.data_dir.join("root.key");
+            // A key file made for a store sealed under another provider
+            // would only mislead.
+            if config.data_dir.join("custos.redb").exists() && !path.exists() {
+                return Err(StartError::NoDevelopmentKey);
+            }
+            Box::new(FileProvider::open_or_create(&path)?)
+        }
+        config::RootKeySource::Passphrase { passphrase, kdf } => {
+            Box::new(PassphraseProvider::new(passphrase.duplicate(), *kdf)?)
+        }
+    })
+}
+
+/// Opens (creating) the embedded store, readable by its owner only.
+fn open_store(data_dir: &Path) -> Result<RedbEngine, StartError> {
+    let path = data_dir.join("custos.redb");
+    let err = |source| StartError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    // Created 0600 here rather than by redb, which would take the umask.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(err)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    RedbEngine::open(&path).map_err(StartError::Store)
 }
 
 fn create_private_dir(path: &Path) -> Result<(), StartError> {
@@ -218,12 +265,11 @@ async fn open_offline(config: &Config) -> Result<(Kms<RedbEngine>, Iam<RedbEngin
             ),
         });
     }
-    let root = FileProvider::open_or_create(&config.data_dir.join("root.key"))?;
-    let engine =
-        RedbEngine::open(&config.data_dir.join("custos.redb")).map_err(StartError::Store)?;
+    let root = root_provider(config)?;
+    let engine = open_store(&config.data_dir)?;
     let kms = Kms::open(
         engine.clone(),
-        &root,
+        root.as_ref(),
         Settings {
             account_id: config.account_id.clone(),
             regions: config.regions.clone(),
@@ -300,13 +346,11 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<Running, StartError> {
     create_private_dir(&config.data_dir)?;
-    let root_key_path = config.data_dir.join("root.key");
-    let root = FileProvider::open_or_create(&root_key_path)?;
-    let engine =
-        RedbEngine::open(&config.data_dir.join("custos.redb")).map_err(StartError::Store)?;
+    let root = root_provider(&config)?;
+    let engine = open_store(&config.data_dir)?;
     let kms = Kms::open(
         engine.clone(),
-        &root,
+        root.as_ref(),
         Settings {
             account_id: config.account_id.clone(),
             regions: config.regions.clone(),
@@ -383,8 +427,9 @@ pub async fn start_with_clock(
         regions,
         bootstrap_access_key_id: bootstrap.access_key_id,
         bootstrap_secret: bootstrap.new_secret,
-        development_root_key: true,
-        root_key_path,
+        development_root_key: root.is_development(),
+        root_key_kind: root.kind(),
+        root_key_path: config.data_dir.join("root.key"),
         state,
         shutdown: tx,
         task,

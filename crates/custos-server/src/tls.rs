@@ -166,7 +166,9 @@ fn generate<E>(dir: &Path, listen_ip: IpAddr, kms: &Kms<E>) -> Result<(), TlsErr
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
     };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .map_err(io(dir))?;
     let now = time::OffsetDateTime::now_utc();
     let until = now + time::Duration::days(3650);
 
@@ -218,7 +220,15 @@ fn generate<E>(dir: &Path, listen_ip: IpAddr, kms: &Kms<E>) -> Result<(), TlsErr
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let mut f = std::os::unix::fs::OpenOptionsExt::mode(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+        0o600,
+    )
+    .open(&tmp)
+    .map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))?;

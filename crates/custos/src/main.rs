@@ -152,6 +152,24 @@ struct ServerArgs {
     /// File holding the bootstrap secret access key (mode 0600).
     #[arg(long, env = "CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY_FILE")]
     bootstrap_secret_access_key_file: Option<PathBuf>,
+    /// Where the root key comes from: `file` (a development key file in the
+    /// data directory) or `passphrase` (CUSTOS_ROOT_PASSPHRASE or
+    /// --root-passphrase-file) [default: file].
+    #[arg(long, env = "CUSTOS_ROOT_KEY")]
+    root_key: Option<String>,
+    /// File holding the root passphrase (mode 0600).
+    #[arg(long, env = "CUSTOS_ROOT_PASSPHRASE_FILE")]
+    root_passphrase_file: Option<PathBuf>,
+    /// Serve off loopback with the development key file anyway.
+    #[arg(long, env = "CUSTOS_ALLOW_DEVELOPMENT_ROOT_KEY")]
+    allow_development_root_key: bool,
+}
+
+/// The root passphrase, from the environment only (never a flag: flags
+/// show in `ps`).
+fn passphrase_from_env() -> Option<custos_crypto::SecretBytes> {
+    std::env::var_os("CUSTOS_ROOT_PASSPHRASE")
+        .map(|v| custos_crypto::SecretBytes::new(v.into_encoded_bytes()))
 }
 
 fn main() -> ExitCode {
@@ -169,6 +187,16 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The commands that unseal keys (the server; account and audit commands
+    // open the store) keep them out of core dumps and other users' reach.
+    if matches!(
+        cli.command,
+        Command::Server(_) | Command::Account(_) | Command::Audit(_)
+    ) && let Err(e) = harden_process()
+    {
+        eprintln!("custos: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Server(args) => run_server(args).map(|()| ExitCode::SUCCESS),
         Command::Encrypt(args) => files::encrypt::run(args),
@@ -193,6 +221,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// No core dumps (a dump would hold unsealed keys), not attachable by
+/// other processes of the same user (non-dumpable also forbids ptrace and
+/// reading `/proc/<pid>/mem`), and files created private (umask 077).
+fn harden_process() -> anyhow::Result<()> {
+    use rustix::process::{DumpableBehavior, Resource, Rlimit};
+    rustix::process::setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )
+    .context("cannot turn core dumps off")?;
+    rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)
+        .context("cannot mark the process non-dumpable")?;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    Ok(())
+}
+
 fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
@@ -214,6 +261,10 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         bootstrap_access_key_id: args.bootstrap_access_key_id,
         bootstrap_secret_access_key: secret_from_env,
         bootstrap_secret_access_key_file: args.bootstrap_secret_access_key_file,
+        root_key: args.root_key,
+        root_passphrase: passphrase_from_env(),
+        root_passphrase_file: args.root_passphrase_file,
+        allow_development_root_key: args.allow_development_root_key.then_some(true),
     };
     let config = Config::resolve(file, overrides)?;
     let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
@@ -318,6 +369,11 @@ fn offline_config(
         file,
         Overrides {
             data_dir,
+            // The root key as the server is given it.
+            root_key: std::env::var("CUSTOS_ROOT_KEY").ok(),
+            root_passphrase: passphrase_from_env(),
+            root_passphrase_file: std::env::var_os("CUSTOS_ROOT_PASSPHRASE_FILE")
+                .map(PathBuf::from),
             ..Overrides::default()
         },
     )?)
@@ -391,10 +447,12 @@ fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyho
     if r.development_root_key {
         writeln!(
             out,
-            "  root key: development key file {} (keep the data directory private; \
-             not for production)",
+            "  root key: UNSAFE development key file {} beside the data it protects \
+             (not for production: use --root-key passphrase)",
             r.root_key_path.display()
         )?;
+    } else {
+        writeln!(out, "  root key: {}", r.root_key_kind)?;
     }
     writeln!(out)?;
     writeln!(out, "To use it with the AWS CLI and SDKs:")?;

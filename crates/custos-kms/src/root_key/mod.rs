@@ -11,8 +11,12 @@
 //! Providers in this crate:
 //! - [`file::FileProvider`]: a key file in the data directory. For
 //!   development only: the root key sits on the same disk as the data.
+//! - [`passphrase::PassphraseProvider`]: a key derived from an operator's
+//!   passphrase (Argon2id, or PBKDF2 for FIPS); nothing on disk opens the
+//!   store without it.
 
 pub mod file;
+pub mod passphrase;
 
 use std::fmt;
 
@@ -39,6 +43,11 @@ pub enum RootKeyError {
     /// with.
     #[error("the store key does not unwrap with this root key")]
     WrongKey,
+    #[error(
+        "the passphrase must be UTF-8 text of at least {} characters",
+        passphrase::MIN_PASSPHRASE_CHARS
+    )]
+    WeakPassphrase,
     #[error("cryptographic failure in the root-key provider")]
     Crypto(#[from] custos_crypto::Error),
 }

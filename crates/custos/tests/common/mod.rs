@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Server {
     child: Child,
     pub(crate) env: HashMap<String, String>,
+    /// What it printed at start.
+    pub(crate) banner: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,6 +50,11 @@ impl Server {
         std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"))
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The account id, from the printed banner.
     pub(crate) fn account(&self) -> String {
         self.env["CUSTOS_TEST_ACCOUNT"].clone()
@@ -62,9 +69,20 @@ pub(crate) fn start_server() -> Server {
 /// [`start_server`] on the data directory `dir` (a new one, or one a
 /// stopped server left).
 pub(crate) fn start_server_in(dir: tempfile::TempDir) -> Server {
+    start_server_with(dir, &[], &[])
+}
+
+/// [`start_server_in`] with more flags and environment variables.
+pub(crate) fn start_server_with(
+    dir: tempfile::TempDir,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
+        .args(args)
+        .envs(envs.iter().copied())
         .env("CUSTOS_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -85,6 +103,7 @@ pub(crate) fn start_server_in(dir: tempfile::TempDir) -> Server {
     // The banner ends with the secret, or, on a data directory that printed
     // it before, with a comment saying so.
     let mut done = false;
+    let mut banner = Vec::new();
     while !done {
         let left = deadline.saturating_duration_since(Instant::now());
         let Ok(line) = rx.recv_timeout(left) else {
@@ -104,10 +123,12 @@ pub(crate) fn start_server_in(dir: tempfile::TempDir) -> Server {
         }
         done = env.contains_key("AWS_SECRET_ACCESS_KEY")
             || line.starts_with("# AWS_SECRET_ACCESS_KEY:");
+        banner.push(line);
     }
     Server {
         child,
         env,
+        banner,
         _dir: dir,
     }
 }

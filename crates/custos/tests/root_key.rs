@@ -1,0 +1,212 @@
+//! The root key as an operator meets it: a passphrase store opens only
+//! with its passphrase (from the environment or a 0600 file), nothing in
+//! the data directory opens it; the development key file is refused off
+//! loopback unless allowed; and the server process keeps keys out of core
+//! dumps and its files private.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::{aws_kms, create_key, start_server_with};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+/// `custos server` that is expected to refuse to start: its stderr.
+fn refused(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("CUSTOS_LOG", "warn")
+        .output()
+        .expect("custos runs");
+    assert!(!out.status.success(), "it started: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_passphrase_store_opens_only_with_its_passphrase() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let home = tempfile::tempdir().expect("home");
+    let server = start_server_with(
+        tempfile::tempdir().expect("data"),
+        &["--root-key", "passphrase"],
+        &[("CUSTOS_ROOT_PASSPHRASE", PASSPHRASE)],
+    );
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.trim() == "root key: passphrase"),
+        "{:?}",
+        server.banner
+    );
+    let key = create_key(&server, home.path());
+    // The bootstrap secret is printed once, at the first start.
+    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
+    let plain = home.path().join("plain");
+    std::fs::write(&plain, b"hello").expect("write");
+    let plain_arg = format!("fileb://{}", plain.display());
+    let blob = aws_kms(
+        &server,
+        home.path(),
+        &["encrypt", "--key-id", &key, "--plaintext", &plain_arg],
+    )["CiphertextBlob"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let blob_file = home.path().join("blob");
+    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
+    let blob_arg = format!("fileb://{}", blob_file.display());
+    let dir = server.stop_gracefully();
+    // No key file: nothing in the directory opens the store.
+    assert!(!dir.path().join("root.key").exists());
+
+    // The wrong passphrase, none, or the development key: refused.
+    let wrong = refused(
+        dir.path(),
+        &["--root-key", "passphrase"],
+        &[("CUSTOS_ROOT_PASSPHRASE", "correct horse battery stable")],
+    );
+    assert!(wrong.contains("does not unwrap"), "{wrong}");
+    let missing = refused(dir.path(), &["--root-key", "passphrase"], &[]);
+    assert!(missing.contains("CUSTOS_ROOT_PASSPHRASE"), "{missing}");
+    let other = refused(dir.path(), &[], &[]);
+    assert!(other.contains("--root-key"), "{other}");
+    assert!(!dir.path().join("root.key").exists());
+
+    // The right one, from a private file (with the newline an editor
+    // leaves): every ciphertext decrypts.
+    let file = home.path().join("passphrase");
+    std::fs::write(&file, format!("{PASSPHRASE}\n")).expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let loose = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--root-key",
+            "passphrase",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--root-passphrase-file")
+        .arg(&file)
+        .output()
+        .expect("custos runs");
+    assert!(!loose.status.success());
+    assert!(
+        String::from_utf8_lossy(&loose.stderr).contains("chmod 600"),
+        "{loose:?}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let file_arg = file.to_str().expect("utf-8 path");
+    let mut server = start_server_with(
+        dir,
+        &[
+            "--root-key",
+            "passphrase",
+            "--root-passphrase-file",
+            file_arg,
+        ],
+        &[],
+    );
+    server
+        .env
+        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+    let back = aws_kms(
+        &server,
+        home.path(),
+        &["decrypt", "--ciphertext-blob", &blob_arg],
+    )["Plaintext"]
+        .as_str()
+        .expect("plaintext")
+        .to_owned();
+    assert_eq!(b64.decode(back).expect("base64"), b"hello");
+}
+
+#[test]
+fn the_development_key_file_is_refused_off_loopback_unless_allowed_explicitly() {
+    let dir = tempfile::tempdir().expect("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["server", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("custos runs");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("only on a loopback address"), "{said}");
+    assert!(
+        !dir.path().join("custos.redb").exists(),
+        "nothing was created"
+    );
+
+    // Allowed explicitly, it starts, and says the key is unsafe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args([
+            "server",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-development-root-key",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("CUSTOS_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("custos runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut banner = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.expect("line");
+        let started = line.starts_with("export AWS_ENDPOINT_URL_KMS=");
+        banner.push(line);
+        if started {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("UNSAFE development key file")),
+        "{banner:?}"
+    );
+}
+
+#[test]
+fn keys_stay_out_of_core_dumps_and_files_stay_private() {
+    let server = start_server_with(tempfile::tempdir().expect("data"), &[], &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core line");
+    assert_eq!(
+        core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
+        ["0", "0"],
+        "{core}"
+    );
+    let dir = server.stop_gracefully();
+    let mut seen = 0;
+    let mut stack = vec![dir.path().to_owned()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).expect("meta");
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", path.display());
+        seen += 1;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read_dir") {
+                stack.push(entry.expect("entry").path());
+            }
+        }
+    }
+    // The store, the key file, TLS, the audit log and its keys at least.
+    assert!(seen >= 8, "{seen} entries");
+}

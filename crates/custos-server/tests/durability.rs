@@ -190,7 +190,7 @@ async fn a_copy_opened_with_another_root_key_decrypts_nothing() {
             .clone();
         server.shutdown().await;
     }
-    // Copy everything but the root key; the copy gets a root key of its own.
+    // Copy everything but the root key.
     let copy = tempfile::tempdir().expect("tempdir");
     std::fs::copy(
         dir.path().join("custos.redb"),
@@ -207,6 +207,17 @@ async fn a_copy_opened_with_another_root_key_decrypts_nothing() {
         .expect("copy");
     }
     std::fs::set_permissions(copy.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    // Without a key file, the development provider does not make one for a
+    // store that exists.
+    let refused = custos_server::start(config(copy.path())).await;
+    assert!(
+        matches!(refused, Err(StartError::NoDevelopmentKey)),
+        "{refused:?}"
+    );
+    assert!(!copy.path().join("root.key").exists());
+    // With a root key of its own, the store key does not unwrap.
+    custos_kms::root_key::file::FileProvider::open_or_create(&copy.path().join("root.key"))
+        .expect("another root key");
     let refused = custos_server::start(config(copy.path())).await;
     assert!(
         matches!(

@@ -140,5 +140,14 @@ async fn plain_http_only_when_asked_and_only_on_loopback() {
             ..Overrides::default()
         },
     );
-    assert!(refused.is_err());
+    assert!(
+        matches!(
+            refused,
+            Err(custos_server::config::ConfigError::Invalid {
+                field: "insecure_plain_http",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
 }

@@ -165,6 +165,75 @@ impl DecodedKeys {
     }
 }
 
+/// Public keys known to belong to their key's private key, by key id: the
+/// SHA-256 of the public key checked. A key record (its public key with
+/// it) is not sealed, so an edit of the store could swap in a public key
+/// whose private key an attacker holds, and Verify would accept the
+/// attacker's signatures; the sealed private material cannot be swapped.
+/// Each public key is checked against it once per process.
+#[derive(Default)]
+pub(crate) struct BoundPublicKeys {
+    checked: std::sync::RwLock<std::collections::HashMap<String, [u8; 32]>>,
+}
+
+/// Beyond this many keys the set starts over (a recheck costs one unseal).
+const MAX_BOUND_PUBLIC_KEYS: usize = 100_000;
+
+impl std::fmt::Debug for BoundPublicKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundPublicKeys").finish_non_exhaustive()
+    }
+}
+
+impl<E: Engine> Kms<E> {
+    /// The public key (DER) of the asymmetric key `authorized` names, once
+    /// it is known to be the public half of the key's sealed private key.
+    /// A record whose public key is not is refused as corrupt.
+    pub(crate) async fn bound_public_key(
+        &self,
+        authorized: &Authorized,
+    ) -> Result<Vec<u8>, KmsError> {
+        use base64::Engine as _;
+        let key = authorized.key();
+        let corrupt = || KmsError::Corrupt {
+            what: format!("public key of {}", key.key_id),
+        };
+        let recorded = key
+            .public_key
+            .as_deref()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .ok_or_else(corrupt)?;
+        let digest = custos_crypto::mac::sha256(&recorded);
+        let cache = &self.bound_public_keys().checked;
+        if cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key.key_id)
+            == Some(&digest)
+        {
+            return Ok(recorded);
+        }
+        let derived = self
+            .current_material(authorized)
+            .await?
+            .public_key_der()?
+            .ok_or_else(corrupt)?;
+        if derived != recorded {
+            tracing::error!(
+                key = %key.key_id,
+                "the key record's public key is not its private key's: the store was edited"
+            );
+            return Err(corrupt());
+        }
+        let mut checked = cache.write().unwrap_or_else(|p| p.into_inner());
+        if checked.len() >= MAX_BOUND_PUBLIC_KEYS {
+            checked.clear();
+        }
+        checked.insert(key.key_id.clone(), digest);
+        Ok(recorded)
+    }
+}
+
 pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, KmsError> {
     serde_json::to_vec(record).map_err(|_| KmsError::Corrupt {
         what: "key record".into(),

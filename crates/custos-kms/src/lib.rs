@@ -180,6 +180,7 @@ pub struct Kms<E> {
     limiter: quotas::Limiter,
     /// Key records, decoded once per content.
     decoded_keys: keys::DecodedKeys,
+    bound_public_keys: keys::BoundPublicKeys,
     /// Who exists, for the principals of key policies (none: not checked,
     /// as in unit tests without identities).
     principals: Option<Arc<dyn policy::PrincipalDirectory>>,
@@ -232,6 +233,7 @@ impl<E: Engine> Kms<E> {
             policy_cache: authz::PolicyCache::default(),
             limiter: quotas::Limiter::default(),
             decoded_keys: keys::DecodedKeys::default(),
+            bound_public_keys: keys::BoundPublicKeys::default(),
             principals: None,
         })
     }
@@ -369,6 +371,10 @@ impl<E: Engine> Kms<E> {
 
     pub(crate) fn engine(&self) -> &E {
         &self.engine
+    }
+
+    pub(crate) fn bound_public_keys(&self) -> &keys::BoundPublicKeys {
+        &self.bound_public_keys
     }
 
     pub(crate) fn decoded_keys(&self) -> &keys::DecodedKeys {

@@ -10,7 +10,7 @@ use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::ml_kem;
 use crate::model::{EncapsulationAlgorithm, KeyUsage};
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, public_key};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn};
 use crate::{Caller, Kms, KmsError};
 
 /// Model validation of the `EncapsulationAlgorithm` member.
@@ -48,8 +48,9 @@ impl<E: Engine> Kms<E> {
             what: format!("public key of {}", key.key_id),
         };
         let level = ml_kem(key.key_spec).ok_or_else(corrupt)?;
+        let public = self.bound_public_key(&authorized).await?;
         let (ciphertext, mut secret) =
-            custos_crypto::kem::encapsulate(level, &public_key(key)?).map_err(|_| corrupt())?;
+            custos_crypto::kem::encapsulate(level, &public).map_err(|_| corrupt())?;
         Ok(EncapsulateResponse {
             key_id: key_arn(key),
             shared_secret: SecretBlob::new(std::mem::take(secret.expose_secret_mut())),

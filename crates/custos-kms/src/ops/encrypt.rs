@@ -15,7 +15,7 @@ use crate::authz::access::{KeyRequest, KeySource};
 use crate::context::EncryptionContext;
 use crate::model::{KeyRecord, KeySpec, KeyUsage};
 use crate::ops::{
-    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn, public_key,
+    check_encryption_algorithm, check_grant_tokens, check_key_id, context, key_arn,
     require_symmetric_algorithm,
 };
 use crate::{Caller, Kms, KmsError};
@@ -74,7 +74,8 @@ impl<E: Engine> Kms<E> {
             .await?;
         let key = authorized.key();
         if let Some((algorithm, padding)) = rsa {
-            let ciphertext = rsa_encrypt(key, padding, &plaintext.0)?;
+            let public = self.bound_public_key(&authorized).await?;
+            let ciphertext = rsa_encrypt(key, &public, padding, &plaintext.0)?;
             return Ok(EncryptResponse {
                 ciphertext_blob: Blob(ciphertext),
                 key_id: key_arn(key),
@@ -104,16 +105,16 @@ pub(crate) fn refuse_asymmetric_context(context: &EncryptionContext) -> Result<(
     }
 }
 
-/// RSA-OAEP under the public key of `key`.
+/// RSA-OAEP under `public`, the (bound) public key of `key`.
 pub(crate) fn rsa_encrypt(
     key: &KeyRecord,
+    public: &[u8],
     padding: custos_crypto::rsa::RsaPadding,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, KmsError> {
     let corrupt = || KmsError::Corrupt {
         what: format!("public key of {}", key.key_id),
     };
-    let public =
-        custos_crypto::rsa::RsaPublicKey::from_der(&public_key(key)?).map_err(|_| corrupt())?;
+    let public = custos_crypto::rsa::RsaPublicKey::from_der(public).map_err(|_| corrupt())?;
     Ok(public.encrypt(padding, plaintext)?)
 }

@@ -8,7 +8,7 @@ use custos_wire::validation::Violations;
 
 use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource};
-use crate::ops::{check_grant_tokens, check_key_id, key_arn, names, public_key};
+use crate::ops::{check_grant_tokens, check_key_id, key_arn, names};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -40,11 +40,12 @@ impl<E: Engine> Kms<E> {
                 }
             })
             .await?;
+        let public = self.bound_public_key(&key).await?;
         let key = key.into_key();
         let algorithms = key.key_spec.algorithms(key.key_usage);
         Ok(GetPublicKeyResponse {
             key_id: key_arn(&key),
-            public_key: Blob(public_key(&key)?),
+            public_key: Blob(public),
             customer_master_key_spec: key.key_spec.as_str().to_owned(),
             key_spec: key.key_spec.as_str().to_owned(),
             key_usage: key.key_usage.as_str().to_owned(),

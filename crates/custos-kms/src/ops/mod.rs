@@ -140,17 +140,6 @@ pub(crate) fn random_secret(len: usize) -> Result<SecretBlob, KmsError> {
     Ok(bytes)
 }
 
-/// The public key of an asymmetric key, DER `SubjectPublicKeyInfo`.
-pub(crate) fn public_key(key: &KeyRecord) -> Result<Vec<u8>, KmsError> {
-    use base64::Engine as _;
-    key.public_key
-        .as_deref()
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-        .ok_or_else(|| KmsError::Corrupt {
-            what: format!("public key of {}", key.key_id),
-        })
-}
-
 /// Runs CPU-heavy cryptography (RSA private-key operations, key
 /// generation) on the blocking pool, so that it never stalls the
 /// runtime's workers.

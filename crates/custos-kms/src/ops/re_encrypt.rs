@@ -146,8 +146,13 @@ impl<E: Engine> Kms<E> {
             }
             Some((algorithm, padding)) => {
                 check_rsa_plaintext(destination.key(), algorithm, opened.plaintext.len())?;
-                let ciphertext =
-                    rsa_encrypt(destination.key(), padding, opened.plaintext.expose_secret())?;
+                let public = self.bound_public_key(&destination).await?;
+                let ciphertext = rsa_encrypt(
+                    destination.key(),
+                    &public,
+                    padding,
+                    opened.plaintext.expose_secret(),
+                )?;
                 (ciphertext, None, algorithm)
             }
         };

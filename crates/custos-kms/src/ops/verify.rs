@@ -11,8 +11,8 @@ use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource};
 use crate::material::signing_kind;
 use crate::model::KeyUsage;
+use crate::ops::key_arn;
 use crate::ops::sign::parse_sign_params;
-use crate::ops::{key_arn, public_key};
 use crate::{Caller, Kms, KmsError};
 
 impl<E: Engine> Kms<E> {
@@ -66,7 +66,8 @@ impl<E: Engine> Kms<E> {
             what: format!("public key of {}", key.key_id),
         };
         let kind = signing_kind(key.key_spec).ok_or_else(corrupt)?;
-        let verifying = VerifyingKey::from_der(kind, &public_key(key)?).map_err(|_| corrupt())?;
+        let public = self.bound_public_key(&authorized).await?;
+        let verifying = VerifyingKey::from_der(kind, &public).map_err(|_| corrupt())?;
         verifying
             .verify(plan.scheme, plan.input(&params.message.0), &signature)
             .map_err(|_| KmsError::InvalidSignature)?;

@@ -36,7 +36,13 @@ pub fn aad(label: &str, fields: &[&[u8]]) -> Vec<u8> {
 /// The store key, unwrapped at start-up by the root-key provider.
 pub struct Sealer {
     store_key: Key256,
+    /// HKDF-SHA256(store key, info `custos.record-mac.v1`): authenticates
+    /// records that are stored in the clear (see [`Sealer::authenticate`]).
+    record_mac_key: std::sync::OnceLock<Key256>,
 }
+
+/// The info of the record-authentication key's derivation.
+const RECORD_MAC_INFO: &[u8] = b"custos.record-mac.v1";
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,7 +52,37 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     pub fn new(store_key: Key256) -> Self {
-        Self { store_key }
+        Self {
+            store_key,
+            record_mac_key: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn record_mac_key(&self) -> Result<&Key256, crate::Error> {
+        if let Some(key) = self.record_mac_key.get() {
+            return Ok(key);
+        }
+        let derived =
+            crate::kdf::hkdf_sha256(self.store_key.expose_secret(), b"", &[RECORD_MAC_INFO])?;
+        let _ = self.record_mac_key.set(derived);
+        self.record_mac_key.get().ok_or(crate::Error)
+    }
+
+    /// An HMAC-SHA256 tag over `aad` (which names the record's place) and
+    /// `record`, for records kept in the clear whose integrity matters.
+    pub fn authenticate(&self, aad: &[u8], record: &[u8]) -> Result<[u8; 32], crate::Error> {
+        let key = self.record_mac_key()?;
+        let mut input = Vec::with_capacity(aad.len() + record.len());
+        input.extend_from_slice(aad);
+        input.extend_from_slice(record);
+        Ok(crate::mac::hmac_sha256(key.expose_secret(), &input))
+    }
+
+    /// Whether `tag` is [`Sealer::authenticate`]'s for `aad` and `record`
+    /// (compared in constant time).
+    pub fn is_authentic(&self, aad: &[u8], record: &[u8], tag: &[u8]) -> bool {
+        self.authenticate(aad, record)
+            .is_ok_and(|expected| crate::ct::eq(&expected, tag))
     }
 
     /// The store key, for tests that prove it never reaches the disk.

@@ -98,6 +98,84 @@ pub struct AliasRecord {
 
 pub(crate) const ALIAS_RECORD_FORMAT: u32 = 1;
 
+/// How a key or alias record is stored: its JSON with an HMAC-SHA256 tag
+/// under a key derived from the store key, over the table, the row and the
+/// record's bytes:
+///
+/// ```text
+/// {"mac":"<64 hex digits>","record":<record JSON>}
+/// ```
+///
+/// A record edited in the store file (a disabled key re-enabled, a key
+/// policy widened, a deletion date moved) or moved to another row (one
+/// key's record under another's id, an alias pointed elsewhere) fails the
+/// tag and is refused as corrupt, never obeyed. What the tag cannot tell
+/// is an older authentic copy of the same row put back (a replay): see
+/// `docs/storage-format.md`.
+#[derive(Deserialize)]
+struct Authenticated<'a> {
+    mac: &'a str,
+    #[serde(borrow)]
+    record: &'a serde_json::value::RawValue,
+}
+
+fn record_aad(table: Table, row: &[u8]) -> Vec<u8> {
+    let name: &[u8] = match table {
+        Table::Keys => b"keys",
+        Table::Aliases => b"aliases",
+        _ => b"other",
+    };
+    seal::aad("custos.record.v1", &[name, row])
+}
+
+/// The stored form of `record` (JSON) at `row` of `table`.
+pub(crate) fn authenticate_record(
+    sealer: &custos_crypto::seal::Sealer,
+    table: Table,
+    row: &[u8],
+    record: &[u8],
+) -> Result<Vec<u8>, KmsError> {
+    let tag = sealer.authenticate(&record_aad(table, row), record)?;
+    let mut out = Vec::with_capacity(record.len() + 90);
+    out.extend_from_slice(b"{\"mac\":\"");
+    out.extend_from_slice(hex::encode(tag).as_bytes());
+    out.extend_from_slice(b"\",\"record\":");
+    out.extend_from_slice(record);
+    out.push(b'}');
+    Ok(out)
+}
+
+/// The record JSON `stored` at `row` of `table` holds, if its tag is
+/// right.
+pub(crate) fn authentic_record<'b>(
+    sealer: &custos_crypto::seal::Sealer,
+    table: Table,
+    row: &[u8],
+    stored: &'b [u8],
+) -> Result<&'b [u8], KmsError> {
+    let refused = || {
+        tracing::error!(
+            row = %String::from_utf8_lossy(row),
+            "a stored record failed its authentication: the store was edited"
+        );
+        KmsError::Corrupt {
+            what: format!(
+                "record {} (it fails authentication)",
+                String::from_utf8_lossy(row)
+            ),
+        }
+    };
+    let wrapped: Authenticated<'b> = serde_json::from_slice(stored).map_err(|_| refused())?;
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(wrapped.mac, &mut tag).map_err(|_| refused())?;
+    let record = wrapped.record.get().as_bytes();
+    if sealer.is_authentic(&record_aad(table, row), record, &tag) {
+        Ok(record)
+    } else {
+        Err(refused())
+    }
+}
+
 pub(crate) fn decode_key(bytes: &[u8]) -> Result<KeyRecord, KmsError> {
     match serde_json::from_slice::<KeyRecord>(bytes) {
         Ok(r) if r.format == KEY_RECORD_FORMAT && !r.materials.is_empty() => Ok(r),
@@ -137,8 +215,14 @@ impl std::fmt::Debug for DecodedKeys {
 }
 
 impl DecodedKeys {
-    /// The record `bytes` (read from `row`) encode.
-    fn decode(&self, row: &[u8], bytes: Vec<u8>) -> Result<KeyRecord, KmsError> {
+    /// The record `bytes` (read from `row`) encode, read by `read` unless
+    /// the same bytes were read before.
+    fn decode(
+        &self,
+        row: &[u8],
+        bytes: Vec<u8>,
+        read: impl FnOnce(&[u8]) -> Result<KeyRecord, KmsError>,
+    ) -> Result<KeyRecord, KmsError> {
         // A panic while holding the lock leaves whole entries behind.
         if let Some((seen, record)) = self
             .cache
@@ -150,7 +234,7 @@ impl DecodedKeys {
         {
             return Ok(record.clone());
         }
-        let record = decode_key(&bytes)?;
+        let record = read(&bytes)?;
         let cost = 2 * bytes.len() + row.len();
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.bytes + cost > MAX_DECODED_BYTES {
@@ -256,6 +340,43 @@ pub(crate) fn encode_alias(record: &AliasRecord) -> Result<Vec<u8>, KmsError> {
 }
 
 impl<E: Engine> Kms<E> {
+    /// The stored form of key record `record` at `row`.
+    pub(crate) fn store_key_record(
+        &self,
+        row: &[u8],
+        record: &KeyRecord,
+    ) -> Result<Vec<u8>, KmsError> {
+        authenticate_record(self.sealer(), Table::Keys, row, &encode_key(record)?)
+    }
+
+    /// The key record stored at `row`, if authentic.
+    pub(crate) fn read_key_record(&self, row: &[u8], stored: &[u8]) -> Result<KeyRecord, KmsError> {
+        decode_key(authentic_record(self.sealer(), Table::Keys, row, stored)?)
+    }
+
+    /// The stored form of alias record `record` at `row`.
+    pub(crate) fn store_alias_record(
+        &self,
+        row: &[u8],
+        record: &AliasRecord,
+    ) -> Result<Vec<u8>, KmsError> {
+        authenticate_record(self.sealer(), Table::Aliases, row, &encode_alias(record)?)
+    }
+
+    /// The alias record stored at `row`, if authentic.
+    pub(crate) fn read_alias_record(
+        &self,
+        row: &[u8],
+        stored: &[u8],
+    ) -> Result<AliasRecord, KmsError> {
+        decode_alias(authentic_record(
+            self.sealer(),
+            Table::Aliases,
+            row,
+            stored,
+        )?)
+    }
+
     /// The key record of key `id` in `region`, if it exists.
     pub(crate) async fn load_key(
         &self,
@@ -264,7 +385,10 @@ impl<E: Engine> Kms<E> {
     ) -> Result<Option<KeyRecord>, KmsError> {
         let row = key_row(region.as_str(), &id.to_string());
         match self.engine().get(Table::Keys, &row).await? {
-            Some(bytes) => self.decoded_keys().decode(&row, bytes).map(Some),
+            Some(bytes) => self
+                .decoded_keys()
+                .decode(&row, bytes, |b| self.read_key_record(&row, b))
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -275,12 +399,9 @@ impl<E: Engine> Kms<E> {
         account: &AccountId,
         alias: &AliasName,
     ) -> Result<Option<AliasRecord>, KmsError> {
-        match self
-            .engine()
-            .get(Table::Aliases, &alias_row(region, account, alias))
-            .await?
-        {
-            Some(bytes) => decode_alias(&bytes).map(Some),
+        let row = alias_row(region, account, alias);
+        match self.engine().get(Table::Aliases, &row).await? {
+            Some(bytes) => self.read_alias_record(&row, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -366,7 +487,7 @@ impl<E: Engine> Kms<E> {
                 .await?;
             let exhausted = rows.len() < 1000;
             for (row, bytes) in rows {
-                let record = decode_alias(&bytes)?;
+                let record = self.read_alias_record(&row, &bytes)?;
                 if record.key_id == key.key_id {
                     names.push(record.alias_name);
                 }
@@ -539,13 +660,14 @@ impl<E: Engine> Kms<E> {
                 self.engine().get(Table::Keys, &row).await?.ok_or_else(|| {
                     KmsError::NotFound(format!("Key '{}' does not exist", key.arn()))
                 })?;
-            let mut record = decode_key(&bytes)?;
+            let mut record = self.read_key_record(&row, &bytes)?;
             let mut batch = Batch::new();
             change(&mut record, &mut batch)?;
+            let stored = self.store_key_record(&row, &record)?;
             batch.require_equals(Table::Keys, row.clone(), bytes).put(
                 Table::Keys,
                 row.clone(),
-                encode_key(&record)?,
+                stored,
             );
             match self.engine().commit(batch).await {
                 Ok(()) => return Ok(record),
@@ -589,6 +711,81 @@ impl<E: Engine> Kms<E> {
 mod tests {
     use super::*;
     use crate::model::{KeySpec, KeyState, KeyUsage, Origin};
+
+    // A store made before records were authenticated: its records are
+    // given their tags once, at the next open; after that a record
+    // without its tag, or with another row's, is refused.
+    #[tokio::test]
+    async fn records_of_an_older_store_are_authenticated_once_then_checked() {
+        use std::sync::Arc;
+
+        use custos_store::redb::RedbEngine;
+        use custos_wire::shapes::CreateKeyRequest;
+
+        use crate::root_key::file::FileProvider;
+        use crate::{Settings, SystemClock};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = FileProvider::open_or_create(&dir.path().join("root.key")).expect("root");
+        let engine = RedbEngine::open(&dir.path().join("store.redb")).expect("store");
+        let region = Region::parse("us-east-1").expect("region");
+        let settings = || Settings {
+            account_id: None,
+            regions: vec![region.clone()],
+            clock: Arc::new(SystemClock::new()),
+        };
+        let kms = Kms::open(engine.clone(), &root, settings())
+            .await
+            .expect("open");
+        let caller = Caller::for_tests(kms.account().clone(), region.clone(), "test");
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let created = kms
+                .create_key(&caller, CreateKeyRequest::default())
+                .await
+                .expect("create");
+            ids.push(created.key_metadata.key_id);
+        }
+        drop(kms);
+
+        // Back to the older layout: bare records, no marker.
+        let stored = engine.scan(Table::Keys, b"", None, 10).await.expect("scan");
+        let bare = |bytes: &[u8]| {
+            let v: serde_json::Value = serde_json::from_slice(bytes).expect("json");
+            serde_json::to_vec(&v["record"]).expect("json")
+        };
+        let mut batch = Batch::new();
+        for (row, bytes) in &stored {
+            batch.put(Table::Keys, row.clone(), bare(bytes));
+        }
+        batch.delete(Table::Meta, b"records-authenticated-v1".to_vec());
+        engine.commit(batch).await.expect("commit");
+
+        let kms = Kms::open(engine.clone(), &root, settings())
+            .await
+            .expect("reopen");
+        for id in &ids {
+            kms.resolve(&caller, id)
+                .await
+                .expect("an upgraded record reads");
+        }
+        // Now a bare record, or one moved to another row, is refused.
+        let (row0, bytes0) = &stored[0];
+        let (row1, _) = &stored[1];
+        let mut batch = Batch::new();
+        batch.put(Table::Keys, row0.clone(), bare(bytes0));
+        batch.put(Table::Keys, row1.clone(), bytes0.clone());
+        engine.commit(batch).await.expect("commit");
+        for id in &ids {
+            assert!(
+                matches!(
+                    kms.resolve(&caller, id).await,
+                    Err(KmsError::Corrupt { .. })
+                ),
+                "{id}"
+            );
+        }
+    }
 
     // Records written by earlier versions must keep reading.
     #[test]

@@ -125,6 +125,41 @@ const INSTALLATION: &[u8] = b"installation";
 /// Present once alias rows carry their account (`{region}/{account}/{alias}`).
 const ALIAS_LAYOUT_2: &[u8] = b"alias-rows-per-account";
 
+/// Present once key and alias records carry their authentication tag.
+const RECORDS_AUTHENTICATED: &[u8] = b"records-authenticated-v1";
+
+/// Gives every key and alias record of a store made before records were
+/// authenticated its tag, once, in one batch. The records are trusted as
+/// they are at this moment (an edit made before the upgrade goes
+/// undetected); from then on a record without a right tag is refused.
+async fn authenticate_record_rows<E: Engine>(engine: &E, sealer: &Sealer) -> Result<(), OpenError> {
+    if engine
+        .get(Table::Meta, RECORDS_AUTHENTICATED)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for table in [Table::Keys, Table::Aliases] {
+        for (row, value) in engine.scan(table, b"", None, usize::MAX).await? {
+            let stored = keys::authenticate_record(sealer, table, &row, &value)
+                .map_err(|_| OpenError::Corrupt)?;
+            batch
+                .require_equals(table, row.clone(), value)
+                .put(table, row, stored);
+        }
+    }
+    batch
+        .require_absent(Table::Meta, RECORDS_AUTHENTICATED)
+        .put(Table::Meta, RECORDS_AUTHENTICATED, b"1".to_vec());
+    match engine.commit(batch).await {
+        // Another node upgraded it first.
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Moves alias rows of the first layout (`{region}/{alias}`, when an
 /// installation had one account) under `account`, once, in one batch.
 async fn upgrade_alias_rows<E: Engine>(engine: &E, account: &AccountId) -> Result<(), OpenError> {
@@ -223,9 +258,11 @@ impl<E: Engine> Kms<E> {
             },
         };
         upgrade_alias_rows(&engine, &account).await?;
+        let sealer = Arc::new(Sealer::new(store_key));
+        authenticate_record_rows(&engine, &sealer).await?;
         Ok(Self {
             engine,
-            sealer: Arc::new(Sealer::new(store_key)),
+            sealer,
             account,
             regions: settings.regions,
             clock: settings.clock,
@@ -265,7 +302,10 @@ impl<E: Engine> Kms<E> {
             .put(Table::Meta, INSTALLATION, bytes)
             // A new store has its alias rows in the current layout from
             // the start.
-            .put(Table::Meta, ALIAS_LAYOUT_2, b"1".to_vec());
+            .put(Table::Meta, ALIAS_LAYOUT_2, b"1".to_vec())
+            // And its key and alias records are authenticated from the
+            // start.
+            .put(Table::Meta, RECORDS_AUTHENTICATED, b"1".to_vec());
         engine.commit(batch).await?;
         Ok((account, store_key))
     }

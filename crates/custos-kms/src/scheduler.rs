@@ -21,7 +21,7 @@
 use custos_store::{Batch, Engine, StoreError, Table};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{decode_alias, decode_key, key_row};
+use crate::keys::key_row;
 use crate::model::{KeyRecord, KeyState, RotationType};
 use crate::ops::DAY_MS;
 use crate::{Kms, KmsError};
@@ -120,7 +120,7 @@ impl<E: Engine> Kms<E> {
                 .await?;
             let last_chunk = rows.len() < CHUNK;
             for (row, bytes) in rows {
-                let key = decode_key(&bytes)?;
+                let key = self.read_key_record(&row, &bytes)?;
                 after = Some(row);
                 if key.state == KeyState::PendingDeletion
                     && key.deletion_ms.is_some_and(|d| d <= now)
@@ -210,7 +210,7 @@ impl<E: Engine> Kms<E> {
                 .await?;
             let last_chunk = rows.len() < CHUNK;
             for (alias_row, bytes) in rows {
-                if decode_alias(&bytes)?.key_id == key.key_id {
+                if self.read_alias_record(&alias_row, &bytes)?.key_id == key.key_id {
                     batch.require_equals(Table::Aliases, alias_row.clone(), bytes);
                     batch.delete(Table::Aliases, alias_row.clone());
                 }

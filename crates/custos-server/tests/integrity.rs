@@ -1,9 +1,11 @@
-//! Records that decide behaviour cannot be edited into obedience. A key
-//! record (with its public key) is not sealed, so here an attacker with
-//! write access to the store swaps one key's public key for another's,
-//! whose private key they hold: Verify would then accept their signatures,
-//! and RSA Encrypt would encrypt to them. Custos checks a public key
-//! against the key's sealed private key before it trusts it, and refuses.
+//! Records that decide behaviour cannot be edited into obedience. Key and
+//! alias records are stored in the clear, each with an HMAC tag under a
+//! key derived from the store key, bound to its row. Here an attacker with
+//! write access to the store file re-enables a disabled key, widens nothing
+//! but a state field, swaps a public key for one whose private key they
+//! hold, points an alias at another key, and moves a whole record to
+//! another key's row: every one is refused with `KMSInternalException`
+//! (and recorded as such in the audit log), never obeyed.
 
 mod common;
 
@@ -11,32 +13,29 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use common::{client, error_of, start};
 use custos_store::{Batch, Engine, Table};
+use serde_json::Value;
 
-/// Replaces the public key in `victim`'s record with `attacker`'s, as an
-/// edit of the store file would, in a stopped server's data directory.
-async fn swap_public_key(data_dir: &std::path::Path, victim: &str, attacker: &str) {
-    let engine =
-        custos_store::redb::RedbEngine::open(&data_dir.join("custos.redb")).expect("store");
-    let rows = engine
-        .scan(Table::Keys, b"", None, 1000)
+/// The stored rows of `table` in a stopped server's data directory.
+async fn rows(engine: &impl Engine, table: Table) -> Vec<(Vec<u8>, Value)> {
+    engine
+        .scan(table, b"", None, 10_000)
         .await
-        .expect("scan");
-    let record = |id: &str| {
-        rows.iter()
-            .find(|(_, v)| {
-                serde_json::from_slice::<serde_json::Value>(v).is_ok_and(|r| r["key_id"] == id)
-            })
-            .cloned()
-            .unwrap_or_else(|| panic!("no record of {id}"))
-    };
-    let (row, bytes) = record(victim);
-    let (_, theirs) = record(attacker);
-    let mut edited: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-    let theirs: serde_json::Value = serde_json::from_slice(&theirs).expect("json");
-    assert!(edited["public_key"].is_string(), "{edited}");
-    edited["public_key"] = theirs["public_key"].clone();
+        .expect("scan")
+        .into_iter()
+        .map(|(row, bytes)| (row, serde_json::from_slice(&bytes).expect("stored JSON")))
+        .collect()
+}
+
+fn row_of(rows: &[(Vec<u8>, Value)], field: &str, value: &str) -> (Vec<u8>, Value) {
+    rows.iter()
+        .find(|(_, v)| v["record"][field] == value)
+        .cloned()
+        .unwrap_or_else(|| panic!("no record with {field} = {value}"))
+}
+
+async fn put(engine: &impl Engine, table: Table, row: Vec<u8>, stored: &Value) {
     let mut batch = Batch::new();
-    batch.put(Table::Keys, row, serde_json::to_vec(&edited).expect("json"));
+    batch.put(table, row, serde_json::to_vec(stored).expect("json"));
     engine.commit(batch).await.expect("commit");
 }
 
@@ -54,16 +53,47 @@ async fn new_key(kms: &aws_sdk_kms::Client, spec: KeySpec, usage: KeyUsageType) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_swapped_public_key_is_refused_not_trusted() {
+async fn edited_swapped_and_moved_records_are_refused_not_obeyed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
     let kms = client(&server);
+    let disabled = new_key(
+        &kms,
+        KeySpec::SymmetricDefault,
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await;
+    kms.disable_key()
+        .key_id(&disabled)
+        .send()
+        .await
+        .expect("DisableKey");
     let victim = new_key(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
     let attacker = new_key(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let rsa_victim = new_key(&kms, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
-    let rsa_attacker = new_key(&kms, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
-    // The "attacker's" signature (their private key is in this store only
-    // so that the test can sign with it).
+    let aliased = new_key(
+        &kms,
+        KeySpec::SymmetricDefault,
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await;
+    let moved_over = new_key(
+        &kms,
+        KeySpec::SymmetricDefault,
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await;
+    let intact = new_key(
+        &kms,
+        KeySpec::SymmetricDefault,
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await;
+    kms.create_alias()
+        .alias_name("alias/payments")
+        .target_key_id(&aliased)
+        .send()
+        .await
+        .expect("CreateAlias");
     let forged = kms
         .sign()
         .key_id(&attacker)
@@ -78,11 +108,56 @@ async fn a_swapped_public_key_is_refused_not_trusted() {
         .clone();
     server.shutdown().await;
 
-    swap_public_key(dir.path(), &victim, &attacker).await;
-    swap_public_key(dir.path(), &rsa_victim, &rsa_attacker).await;
+    {
+        let engine =
+            custos_store::redb::RedbEngine::open(&dir.path().join("custos.redb")).expect("store");
+        let keys = rows(&engine, Table::Keys).await;
+        // A disabled key re-enabled by an edit of its state.
+        let (row, mut stored) = row_of(&keys, "key_id", &disabled);
+        assert_eq!(stored["record"]["state"], "Disabled");
+        stored["record"]["state"] = "Enabled".into();
+        put(&engine, Table::Keys, row, &stored).await;
+        // A public key swapped for the attacker's.
+        let (row, mut stored) = row_of(&keys, "key_id", &victim);
+        let (_, theirs) = row_of(&keys, "key_id", &attacker);
+        stored["record"]["public_key"] = theirs["record"]["public_key"].clone();
+        put(&engine, Table::Keys, row, &stored).await;
+        // A whole, authentic record moved onto another key's row.
+        let (row, _) = row_of(&keys, "key_id", &moved_over);
+        let (_, other) = row_of(&keys, "key_id", &intact);
+        put(&engine, Table::Keys, row, &other).await;
+        // An alias pointed at another key.
+        let aliases = rows(&engine, Table::Aliases).await;
+        let (row, mut stored) = row_of(&aliases, "alias_name", "alias/payments");
+        stored["record"]["key_id"] = intact.clone().into();
+        put(&engine, Table::Aliases, row, &stored).await;
+    }
 
     let server = start(dir.path()).await;
-    let kms = client(&server);
+    // One attempt per request: each refusal is one audit event.
+    let kms = aws_sdk_kms::Client::from_conf(
+        client(&server)
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let encrypt = |key: &str| {
+        kms.encrypt()
+            .key_id(key)
+            .plaintext(Blob::new(b"secret".to_vec()))
+            .send()
+    };
+    for key in [disabled.as_str(), moved_over.as_str(), "alias/payments"] {
+        let e = encrypt(key)
+            .await
+            .expect_err("an edited record is not obeyed");
+        assert_eq!(
+            (error_of(&e).0.as_str(), error_of(&e).2),
+            ("KMSInternalException", 500),
+            "{key}"
+        );
+    }
     let verify = kms
         .verify()
         .key_id(&victim)
@@ -93,10 +168,7 @@ async fn a_swapped_public_key_is_refused_not_trusted() {
         .send()
         .await
         .expect_err("the forged signature is not accepted");
-    assert_eq!(
-        (error_of(&verify).0.as_str(), error_of(&verify).2),
-        ("KMSInternalException", 500)
-    );
+    assert_eq!(error_of(&verify).0, "KMSInternalException");
     let public = kms
         .get_public_key()
         .key_id(&victim)
@@ -104,21 +176,23 @@ async fn a_swapped_public_key_is_refused_not_trusted() {
         .await
         .expect_err("the swapped public key is not handed out");
     assert_eq!(error_of(&public).0, "KMSInternalException");
-    let encrypt = kms
-        .encrypt()
-        .key_id(&rsa_victim)
-        .plaintext(Blob::new(b"for the victim only".to_vec()))
-        .encryption_algorithm(aws_sdk_kms::types::EncryptionAlgorithmSpec::RsaesOaepSha256)
-        .send()
-        .await
-        .expect_err("nothing is encrypted to the attacker's key");
-    assert_eq!(error_of(&encrypt).0, "KMSInternalException");
-
-    // The keys left alone work as before.
+    // The record of a key nobody touched still works.
+    encrypt(&intact).await.expect("an intact key encrypts");
     kms.get_public_key()
         .key_id(&attacker)
         .send()
         .await
         .expect("an intact key's public key");
     server.shutdown().await;
+
+    // Each refusal is in the audit log, as what it was.
+    let audit = dir.path().join("audit");
+    let mut refusals = 0;
+    custos_audit::chain::for_each_event(&audit, |_, event| {
+        if event["errorCode"] == "KMSInternalException" {
+            refusals += 1;
+        }
+    })
+    .expect("audit log");
+    assert_eq!(refusals, 5);
 }

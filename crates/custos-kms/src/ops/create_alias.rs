@@ -5,7 +5,7 @@ use custos_wire::shapes::{CreateAliasRequest, Empty};
 
 use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource, Need};
-use crate::keys::{ALIAS_RECORD_FORMAT, AliasRecord, alias_row, encode_alias};
+use crate::keys::{ALIAS_RECORD_FORMAT, AliasRecord, alias_row};
 use crate::names::alias_arn;
 use crate::ops::parse_alias_target;
 use crate::{Caller, Kms, KmsError};
@@ -44,12 +44,11 @@ impl<E: Engine> Kms<E> {
             updated_ms: now,
         };
         let row = alias_row(caller.region(), caller.account(), &alias);
+        let stored = self.store_alias_record(&row, &record)?;
         let mut batch = Batch::new();
-        batch.require_absent(Table::Aliases, row.clone()).put(
-            Table::Aliases,
-            row,
-            encode_alias(&record)?,
-        );
+        batch
+            .require_absent(Table::Aliases, row.clone())
+            .put(Table::Aliases, row, stored);
         match self.engine().commit(batch).await {
             Ok(()) => Ok(Empty {}),
             Err(StoreError::Conflict) => Err(KmsError::AlreadyExists(format!(

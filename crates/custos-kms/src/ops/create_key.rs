@@ -6,7 +6,7 @@ use custos_wire::shapes::{CreateKeyRequest, CreateKeyResponse, Tag};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
-use crate::keys::{encode_key, key_row};
+use crate::keys::key_row;
 use crate::material::Material;
 use crate::model::{
     KEY_RECORD_FORMAT, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialVersion, Origin,
@@ -284,9 +284,10 @@ impl<E: Engine> Kms<E> {
         let row = key_row(&record.region, &id);
         let mut batch = Batch::new();
         self.seal_key_material(&record, 1, &material, &mut batch)?;
+        let stored = self.store_key_record(&row, &record)?;
         batch
             .require_absent(Table::Keys, row.clone())
-            .put(Table::Keys, row, encode_key(&record)?);
+            .put(Table::Keys, row, stored);
         self.engine().commit(batch).await?;
         Ok(CreateKeyResponse {
             key_metadata: key_metadata(&record),

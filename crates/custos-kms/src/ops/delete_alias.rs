@@ -6,7 +6,7 @@ use custos_wire::validation::Violations;
 
 use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource, Need};
-use crate::keys::{alias_row, decode_alias};
+use crate::keys::alias_row;
 use crate::names::{KeyUuid, alias_arn};
 use crate::ops::{check_alias_name, customer_alias};
 use crate::{Caller, Kms, KmsError};
@@ -34,7 +34,7 @@ impl<E: Engine> Kms<E> {
             .get(Table::Aliases, &row)
             .await?
             .ok_or_else(not_found)?;
-        let record = decode_alias(&bytes)?;
+        let record = self.read_alias_record(&row, &bytes)?;
         let key_id = KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
             what: "alias record".into(),
         })?;

@@ -7,7 +7,6 @@ use custos_wire::shapes::{AliasListEntry, ListAliasesRequest, ListAliasesRespons
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
-use crate::keys::decode_alias;
 use crate::names::{AliasName, KeyRef};
 use crate::ops::{check_key_id, check_limit, check_marker};
 use crate::{Caller, Kms, KmsError};
@@ -71,7 +70,7 @@ impl<E: Engine> Kms<E> {
                 .await?;
             let exhausted = rows.len() < SCAN_CHUNK;
             for (row, bytes) in rows {
-                let record = decode_alias(&bytes)?;
+                let record = self.read_alias_record(&row, &bytes)?;
                 cursor = Some(row);
                 if filter.as_ref().is_some_and(|k| *k != record.key_id) {
                     continue;

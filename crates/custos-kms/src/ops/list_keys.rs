@@ -8,7 +8,7 @@ use custos_wire::shapes::{KeyListEntry, ListKeysRequest, ListKeysResponse};
 use custos_wire::validation::Violations;
 
 use crate::authz::Action;
-use crate::keys::{decode_key, key_row};
+use crate::keys::key_row;
 use crate::names::KeyUuid;
 use crate::ops::{check_limit, check_marker, key_arn};
 use crate::{Caller, Kms, KmsError};
@@ -56,8 +56,8 @@ impl<E: Engine> Kms<E> {
                 .await?;
             let exhausted = rows.len() < SCAN_CHUNK;
             for (row, bytes) in rows {
+                let key = self.read_key_record(&row, &bytes)?;
                 cursor = Some(row);
-                let key = decode_key(&bytes)?;
                 if key.account_id != account {
                     continue;
                 }

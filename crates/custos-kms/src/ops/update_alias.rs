@@ -6,7 +6,7 @@ use custos_wire::shapes::{Empty, UpdateAliasRequest};
 
 use crate::authz::Action;
 use crate::authz::access::{KeyRequest, KeySource, Need};
-use crate::keys::{alias_row, encode_alias};
+use crate::keys::alias_row;
 use crate::names::{KeyUuid, alias_arn};
 use crate::ops::parse_alias_target;
 use crate::{Caller, Kms, KmsError};
@@ -31,7 +31,7 @@ impl<E: Engine> Kms<E> {
             .get(Table::Aliases, &row)
             .await?
             .ok_or_else(not_found)?;
-        let mut record = crate::keys::decode_alias(&current_bytes)?;
+        let mut record = self.read_alias_record(&row, &current_bytes)?;
         let new_key = self.resolve(caller, &target).await?;
         let old_id = KeyUuid::parse(&record.key_id).ok_or_else(|| KmsError::Corrupt {
             what: "alias record".into(),
@@ -83,10 +83,11 @@ impl<E: Engine> Kms<E> {
 
         record.key_id = new_key.key_id.clone();
         record.updated_ms = self.now_ms();
+        let stored = self.store_alias_record(&row, &record)?;
         let mut batch = Batch::new();
         batch
             .require_equals(Table::Aliases, row.clone(), current_bytes)
-            .put(Table::Aliases, row, encode_alias(&record)?);
+            .put(Table::Aliases, row, stored);
         match self.engine().commit(batch).await {
             Ok(()) => Ok(Empty {}),
             // Moved or deleted meanwhile: the caller may retry against the

@@ -9,7 +9,6 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::primitives::Blob;
 use base64::Engine as _;
 use common::iam::{Keys, iam, kms_as, user_with_key};
@@ -122,16 +121,10 @@ async fn every_request_is_one_cloudtrail_event_without_secrets() {
         .await
         .expect_err("refused");
     // A failed authentication: a known key id with a wrong secret.
-    let forged = aws_sdk_kms::Client::from_conf(
-        kms_as(
-            &server,
-            &Keys::long_term(common::ACCESS_KEY, "wrong-secret"),
-        )
-        .config()
-        .to_builder()
-        .retry_config(RetryConfig::disabled())
-        .build(),
-    );
+    let forged = common::without_retries(&kms_as(
+        &server,
+        &Keys::long_term(common::ACCESS_KEY, "wrong-secret"),
+    ));
     forged.list_keys().send().await.expect_err("bad signature");
     server.shutdown().await;
 
@@ -244,13 +237,7 @@ async fn every_request_is_one_cloudtrail_event_without_secrets() {
 async fn an_unwritable_log_fails_requests_closed_and_recovers_by_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
-    let kms = aws_sdk_kms::Client::from_conf(
-        client(&server)
-            .config()
-            .to_builder()
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let kms = common::without_retries(&client(&server));
     let key = common::new_key(&kms).await;
     let audit = dir.path().join("audit");
     let ready = probe(&server, "/readyz").await;
@@ -436,13 +423,7 @@ async fn a_full_disk_fails_requests_closed_then_service_resumes_when_space_is_fr
     let mut config = common::config(&dir.path().join("data"));
     config.audit_dir = Some(audit.clone());
     let server = custos_server::start(config).await.expect("server starts");
-    let kms = aws_sdk_kms::Client::from_conf(
-        client(&server)
-            .config()
-            .to_builder()
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let kms = common::without_retries(&client(&server));
     let key = common::new_key(&kms).await;
     let encrypt = || {
         kms.encrypt()

@@ -27,33 +27,21 @@ macro_rules! fails_with {
     }};
 }
 
-async fn key(kms: &aws_sdk_kms::Client, spec: KeySpec, usage: KeyUsageType) -> String {
-    kms.create_key()
-        .key_spec(spec)
-        .key_usage(usage)
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("metadata")
-        .key_id()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dry_run_answers_as_the_real_request_would_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
     let kms = client(&server);
-    let sym = key(
+    let sym = common::new_key_of(
         &kms,
         KeySpec::SymmetricDefault,
         KeyUsageType::EncryptDecrypt,
     )
     .await;
-    let hmac = key(&kms, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
-    let signing = key(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let agreement = key(&kms, KeySpec::EccNistP256, KeyUsageType::KeyAgreement).await;
+    let hmac = common::new_key_of(&kms, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
+    let signing = common::new_key_of(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let agreement =
+        common::new_key_of(&kms, KeySpec::EccNistP256, KeyUsageType::KeyAgreement).await;
 
     let ciphertext = kms
         .encrypt()

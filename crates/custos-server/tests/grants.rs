@@ -276,20 +276,6 @@ async fn put_user_policy(iam: &aws_sdk_iam::Client, user: &str, name: &str, docu
         .expect("PutUserPolicy");
 }
 
-/// A new asymmetric key of `spec` and `usage`; its id.
-async fn asymmetric_key(kms: &aws_sdk_kms::Client, spec: KeySpec, usage: KeyUsageType) -> String {
-    kms.create_key()
-        .key_spec(spec)
-        .key_usage(usage)
-        .send()
-        .await
-        .expect("CreateKey (asymmetric)")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .key_id()
-        .to_owned()
-}
-
 /// `AssumeRole` of `role` as `session`; the session's keys.
 async fn assume(sts: &aws_sdk_sts::Client, role: &str, session: &str) -> Keys {
     let out = sts
@@ -884,7 +870,7 @@ async fn create_grant_checks_operations_constraints_and_the_key() {
     );
 
     // A signing key: no encryption, no data keys, no constraints.
-    let signing = asymmetric_key(&admin, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let signing = common::new_key_of(&admin, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
     grant(
         &admin,
         &signing,

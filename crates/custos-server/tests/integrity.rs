@@ -11,7 +11,7 @@ mod common;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
-use common::{client, error_of, start};
+use common::{client, error_of, new_key_of, start, without_retries};
 use custos_store::{Batch, Engine, Table};
 use serde_json::Value;
 
@@ -39,25 +39,12 @@ async fn put(engine: &impl Engine, table: Table, row: Vec<u8>, stored: &Value) {
     engine.commit(batch).await.expect("commit");
 }
 
-async fn new_key(kms: &aws_sdk_kms::Client, spec: KeySpec, usage: KeyUsageType) -> String {
-    kms.create_key()
-        .key_spec(spec)
-        .key_usage(usage)
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("metadata")
-        .key_id()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edited_swapped_and_moved_records_are_refused_not_obeyed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path()).await;
     let kms = client(&server);
-    let disabled = new_key(
+    let disabled = new_key_of(
         &kms,
         KeySpec::SymmetricDefault,
         KeyUsageType::EncryptDecrypt,
@@ -68,21 +55,21 @@ async fn edited_swapped_and_moved_records_are_refused_not_obeyed() {
         .send()
         .await
         .expect("DisableKey");
-    let victim = new_key(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let attacker = new_key(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let aliased = new_key(
+    let victim = new_key_of(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let attacker = new_key_of(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let aliased = new_key_of(
         &kms,
         KeySpec::SymmetricDefault,
         KeyUsageType::EncryptDecrypt,
     )
     .await;
-    let moved_over = new_key(
+    let moved_over = new_key_of(
         &kms,
         KeySpec::SymmetricDefault,
         KeyUsageType::EncryptDecrypt,
     )
     .await;
-    let intact = new_key(
+    let intact = new_key_of(
         &kms,
         KeySpec::SymmetricDefault,
         KeyUsageType::EncryptDecrypt,
@@ -135,13 +122,7 @@ async fn edited_swapped_and_moved_records_are_refused_not_obeyed() {
 
     let server = start(dir.path()).await;
     // One attempt per request: each refusal is one audit event.
-    let kms = aws_sdk_kms::Client::from_conf(
-        client(&server)
-            .config()
-            .to_builder()
-            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
-            .build(),
-    );
+    let kms = without_retries(&client(&server));
     let encrypt = |key: &str| {
         kms.encrypt()
             .key_id(key)

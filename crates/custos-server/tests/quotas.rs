@@ -7,7 +7,6 @@ mod common;
 
 use std::sync::Arc;
 
-use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::primitives::Blob;
 use common::iam::{Keys, kms_as};
 use common::{client, config, error_of};
@@ -27,15 +26,6 @@ macro_rules! throttled {
             ("ThrottlingException".to_owned(), THROTTLED.to_owned(), 400)
         );
     }};
-}
-
-fn no_retries(kms: &aws_sdk_kms::Client) -> aws_sdk_kms::Client {
-    aws_sdk_kms::Client::from_conf(
-        kms.config()
-            .to_builder()
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
 }
 
 async fn start_with(dir: &std::path::Path, quotas: Quotas) -> (Running, Arc<ManualClock>) {
@@ -62,7 +52,7 @@ async fn requests_beyond_a_quota_are_throttled_per_account_until_it_refills() {
     quotas.set("CreateKey", 2.0).expect("class");
     quotas.set("symmetric", 3.0).expect("class");
     let (server, clock) = start_with(dir.path(), quotas).await;
-    let kms = no_retries(&client(&server));
+    let kms = common::without_retries(&client(&server));
 
     // CreateKey: its own quota.
     let key = kms
@@ -113,7 +103,7 @@ async fn requests_beyond_a_quota_are_throttled_per_account_until_it_refills() {
 
     // Another account has quotas of its own.
     let other = server.create_account(None).await.expect("second account");
-    let b = no_retries(&kms_as(
+    let b = common::without_retries(&kms_as(
         &server,
         &Keys::of_account(&other.access_key_id, other.secret.expose_secret()),
     ));
@@ -158,7 +148,7 @@ async fn requests_beyond_a_quota_are_throttled_per_account_until_it_refills() {
 async fn without_configuration_nothing_is_throttled() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, _clock) = start_with(dir.path(), Quotas::none()).await;
-    let kms = no_retries(&client(&server));
+    let kms = common::without_retries(&client(&server));
     for _ in 0..60 {
         kms.create_key().send().await.expect("CreateKey");
     }

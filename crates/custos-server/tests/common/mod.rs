@@ -106,6 +106,35 @@ pub(crate) fn arn(id: &str) -> String {
     format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
 }
 
+/// `kms` with the SDK's retries off: one attempt per call, so that a
+/// refusal is one request (and one audit event) and a throttle is seen.
+pub(crate) fn without_retries(kms: &aws_sdk_kms::Client) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::from_conf(
+        kms.config()
+            .to_builder()
+            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// A new key of `spec` and `usage`; its id.
+pub(crate) async fn new_key_of(
+    kms: &aws_sdk_kms::Client,
+    spec: aws_sdk_kms::types::KeySpec,
+    usage: aws_sdk_kms::types::KeyUsageType,
+) -> String {
+    kms.create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .expect("metadata")
+        .key_id()
+        .to_owned()
+}
+
 /// A new symmetric key; its id.
 pub(crate) async fn new_key(kms: &aws_sdk_kms::Client) -> String {
     kms.create_key()

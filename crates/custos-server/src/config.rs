@@ -51,6 +51,8 @@ pub struct RootKeyFile {
     pub passphrase_file: Option<PathBuf>,
     /// Allows the development key file off loopback.
     pub allow_development_key: Option<bool>,
+    /// For `kms`: the KMS key (ARN) that wraps the store key.
+    pub kms_key_id: Option<String>,
 }
 
 /// `[audit]`: where the audit log is kept. Auditing is on unless
@@ -110,6 +112,7 @@ pub struct Overrides {
     pub root_passphrase: Option<SecretBytes>,
     pub root_passphrase_file: Option<PathBuf>,
     pub allow_development_root_key: Option<bool>,
+    pub root_key_id: Option<String>,
 }
 
 /// Where the root key comes from.
@@ -123,6 +126,12 @@ pub enum RootKeySource {
         passphrase: SecretBytes,
         kdf: custos_kms::root_key::passphrase::Kdf,
     },
+    /// A key of another AWS-KMS-compatible service (AWS KMS, another
+    /// Custos), through its API: the `custos` binary makes the provider and
+    /// hands it over as [`RootKeySource::Provided`].
+    Kms { key_id: String },
+    /// A provider made by the embedding program.
+    Provided(std::sync::Arc<dyn custos_kms::root_key::RootKeyProvider>),
 }
 
 /// How TLS is set up.
@@ -345,10 +354,13 @@ impl Config {
             _ => Some(file.audit.dir.unwrap_or_else(|| data_dir.join("audit"))),
         };
         let root_key = root_key_source(
-            over.root_key,
-            over.root_passphrase,
-            over.root_passphrase_file,
-            over.allow_development_root_key,
+            RootKeyOverrides {
+                provider: over.root_key,
+                passphrase: over.root_passphrase,
+                passphrase_file: over.root_passphrase_file,
+                allow_development: over.allow_development_root_key,
+                key_id: over.root_key_id,
+            },
             file.root_key,
             listen,
         )?;
@@ -367,16 +379,29 @@ impl Config {
     }
 }
 
-/// The root key's source, from flags over the file.
-fn root_key_source(
+/// The flags and environment about the root key.
+struct RootKeyOverrides {
     provider: Option<String>,
     passphrase: Option<SecretBytes>,
     passphrase_file: Option<PathBuf>,
     allow_development: Option<bool>,
+    key_id: Option<String>,
+}
+
+/// The root key's source, from flags over the file.
+fn root_key_source(
+    over: RootKeyOverrides,
     file: RootKeyFile,
     listen: SocketAddr,
 ) -> Result<RootKeySource, ConfigError> {
     use custos_kms::root_key::passphrase::Kdf;
+    let RootKeyOverrides {
+        provider,
+        passphrase,
+        passphrase_file,
+        allow_development,
+        key_id,
+    } = over;
     match provider.or(file.provider).as_deref().unwrap_or("file") {
         "file" => {
             let allowed = allow_development
@@ -416,9 +441,17 @@ fn root_key_source(
             };
             Ok(RootKeySource::Passphrase { passphrase, kdf })
         }
+        "kms" => match key_id.or(file.kms_key_id) {
+            Some(key_id) if !key_id.is_empty() => Ok(RootKeySource::Kms { key_id }),
+            _ => Err(invalid(
+                "root_key",
+                "the kms provider needs the key that wraps the store key: give \
+                 --root-key-id (an ARN)",
+            )),
+        },
         other => Err(invalid(
             "root_key.provider",
-            format!("'{other}' is not a provider (file, passphrase)"),
+            format!("'{other}' is not a provider (file, passphrase, kms)"),
         )),
     }
 }

@@ -64,6 +64,8 @@ pub enum StartError {
          sealed under another root-key provider; give it with --root-key"
     )]
     NoDevelopmentKey,
+    #[error("the {0} root-key provider is made by the custos binary, not by this embedding")]
+    ProviderNotMade(&'static str),
     #[error("cannot open the store (is another Custos using this data directory?)")]
     Store(#[source] StoreError),
     #[error(transparent)]
@@ -140,7 +142,7 @@ impl Running {
 }
 
 /// The configured root-key provider.
-fn root_provider(config: &Config) -> Result<Box<dyn RootKeyProvider>, StartError> {
+fn root_provider(config: &Config) -> Result<Arc<dyn RootKeyProvider>, StartError> {
     Ok(match &config.root_key {
         config::RootKeySource::DevelopmentFile => {
             let path = config.data_dir.join("root.key");
@@ -149,11 +151,13 @@ fn root_provider(config: &Config) -> Result<Box<dyn RootKeyProvider>, StartError
             if config.data_dir.join("custos.redb").exists() && !path.exists() {
                 return Err(StartError::NoDevelopmentKey);
             }
-            Box::new(FileProvider::open_or_create(&path)?)
+            Arc::new(FileProvider::open_or_create(&path)?)
         }
         config::RootKeySource::Passphrase { passphrase, kdf } => {
-            Box::new(PassphraseProvider::new(passphrase.duplicate(), *kdf)?)
+            Arc::new(PassphraseProvider::new(passphrase.duplicate(), *kdf)?)
         }
+        config::RootKeySource::Kms { .. } => return Err(StartError::ProviderNotMade("kms")),
+        config::RootKeySource::Provided(provider) => Arc::clone(provider),
     })
 }
 

@@ -163,6 +163,21 @@ struct ServerArgs {
     /// Serve off loopback with the development key file anyway.
     #[arg(long, env = "CUSTOS_ALLOW_DEVELOPMENT_ROOT_KEY")]
     allow_development_root_key: bool,
+    /// For `--root-key kms`: the ARN of the KMS key (in AWS KMS or another
+    /// Custos, reached with the usual AWS configuration) that wraps the
+    /// store key.
+    #[arg(long, env = "CUSTOS_ROOT_KEY_ID")]
+    root_key_id: Option<String>,
+}
+
+/// Makes the providers that live in this binary (`kms`, which needs the
+/// AWS SDK) for `config`.
+fn make_root_provider(config: &mut Config) {
+    if let custos_server::config::RootKeySource::Kms { key_id } = &config.root_key {
+        let provider = aws_kms::root_key::KmsRootKey::new(key_id.clone());
+        config.root_key =
+            custos_server::config::RootKeySource::Provided(std::sync::Arc::new(provider));
+    }
 }
 
 /// The root passphrase, from the environment only (never a flag: flags
@@ -265,8 +280,10 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         root_passphrase: passphrase_from_env(),
         root_passphrase_file: args.root_passphrase_file,
         allow_development_root_key: args.allow_development_root_key.then_some(true),
+        root_key_id: args.root_key_id,
     };
-    let config = Config::resolve(file, overrides)?;
+    let mut config = Config::resolve(file, overrides)?;
+    make_root_provider(&mut config);
     let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
     // At least two runtime threads: the audit log's batch task holds one
     // while the disk makes a batch durable, and a disk that hangs must
@@ -365,7 +382,7 @@ fn offline_config(
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
-    Ok(Config::resolve(
+    let mut config = Config::resolve(
         file,
         Overrides {
             data_dir,
@@ -374,9 +391,12 @@ fn offline_config(
             root_passphrase: passphrase_from_env(),
             root_passphrase_file: std::env::var_os("CUSTOS_ROOT_PASSPHRASE_FILE")
                 .map(PathBuf::from),
+            root_key_id: std::env::var("CUSTOS_ROOT_KEY_ID").ok(),
             ..Overrides::default()
         },
-    )?)
+    )?;
+    make_root_provider(&mut config);
+    Ok(config)
 }
 
 fn run_account(args: AccountArgs) -> anyhow::Result<()> {

@@ -210,3 +210,84 @@ fn keys_stay_out_of_core_dumps_and_files_stay_private() {
     // The store, the key file, TLS, the audit log and its keys at least.
     assert!(seen >= 8, "{seen} entries");
 }
+
+#[test]
+fn a_store_whose_root_key_is_in_another_custos_unseals_itself_through_it() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let home = tempfile::tempdir().expect("home");
+    // Custos A holds the root key.
+    let root = common::start_server();
+    let root_key = create_key(&root, home.path());
+    let to_root: Vec<(&str, &str)> = [
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_CA_BUNDLE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ]
+    .iter()
+    .map(|k| (*k, root.env[*k].as_str()))
+    .collect();
+    let kms_args = ["--root-key", "kms", "--root-key-id", root_key.as_str()];
+
+    // Custos B's store key is wrapped by A's key.
+    let server = start_server_with(tempfile::tempdir().expect("data"), &kms_args, &to_root);
+    assert!(
+        server.banner.iter().any(|l| l.trim() == "root key: kms"),
+        "{:?}",
+        server.banner
+    );
+    let key = create_key(&server, home.path());
+    let plain = home.path().join("plain");
+    std::fs::write(&plain, b"under a remote root").expect("write");
+    let blob = aws_kms(
+        &server,
+        home.path(),
+        &[
+            "encrypt",
+            "--key-id",
+            &key,
+            "--plaintext",
+            &format!("fileb://{}", plain.display()),
+        ],
+    )["CiphertextBlob"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let blob_file = home.path().join("blob");
+    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
+    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
+    let dir = server.stop_gracefully();
+    assert!(!dir.path().join("root.key").exists());
+
+    // Restarted, B unseals itself through A and decrypts what it made.
+    let mut server = start_server_with(dir, &kms_args, &to_root);
+    server
+        .env
+        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+    let back = aws_kms(
+        &server,
+        home.path(),
+        &[
+            "decrypt",
+            "--ciphertext-blob",
+            &format!("fileb://{}", blob_file.display()),
+        ],
+    )["Plaintext"]
+        .as_str()
+        .expect("plaintext")
+        .to_owned();
+    assert_eq!(b64.decode(back).expect("base64"), b"under a remote root");
+    let dir = server.stop_gracefully();
+
+    // Without A's consent (the key disabled), B stays shut and says why.
+    aws_kms(&root, home.path(), &["disable-key", "--key-id", &root_key]);
+    let shut = refused(dir.path(), &kms_args, &to_root);
+    assert!(shut.contains("DisabledException"), "{shut}");
+    // Nor with another key of A's: the store key does not unwrap.
+    let other = create_key(&root, home.path());
+    let other_args = ["--root-key", "kms", "--root-key-id", other.as_str()];
+    let wrong = refused(dir.path(), &other_args, &to_root);
+    assert!(wrong.contains("does not unwrap"), "{wrong}");
+}

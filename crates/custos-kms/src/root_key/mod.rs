@@ -48,6 +48,13 @@ pub enum RootKeyError {
         passphrase::MIN_PASSPHRASE_CHARS
     )]
     WeakPassphrase,
+    /// The provider's service (an HSM, another KMS) did not answer as
+    /// needed: the server stays shut rather than guess.
+    #[error("the {provider} root-key provider cannot unwrap or wrap the store key: {message}")]
+    Unavailable {
+        provider: &'static str,
+        message: String,
+    },
     #[error("cryptographic failure in the root-key provider")]
     Crypto(#[from] custos_crypto::Error),
 }

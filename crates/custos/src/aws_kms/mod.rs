@@ -11,6 +11,7 @@
 //!   accounts of one partition), as `framework/aws-kms/` of the Encryption
 //!   SDK specification defines them.
 //! - [`arn`]: key ARNs.
+//! - [`root_key`]: the `kms` root-key provider of `custos server`.
 //!
 //! The envelope crate's [`custos_envelope::Keyring`] is blocking, and the
 //! CLI calls it from plain threads: each KMS call is run to completion with
@@ -18,6 +19,7 @@
 
 pub(crate) mod arn;
 pub(crate) mod keyring;
+pub(crate) mod root_key;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -53,6 +53,13 @@ pub struct RootKeyFile {
     pub allow_development_key: Option<bool>,
     /// For `kms`: the KMS key (ARN) that wraps the store key.
     pub kms_key_id: Option<String>,
+    /// For `pkcs11`: the module (`/usr/lib/softhsm/libsofthsm2.so`), the
+    /// token's label, the AES key's label, and a file holding the user PIN
+    /// (mode 0600; else `CUSTOS_PKCS11_PIN`).
+    pub pkcs11_module: Option<PathBuf>,
+    pub pkcs11_token: Option<String>,
+    pub pkcs11_key: Option<String>,
+    pub pkcs11_pin_file: Option<PathBuf>,
 }
 
 /// `[audit]`: where the audit log is kept. Auditing is on unless
@@ -113,6 +120,12 @@ pub struct Overrides {
     pub root_passphrase_file: Option<PathBuf>,
     pub allow_development_root_key: Option<bool>,
     pub root_key_id: Option<String>,
+    pub pkcs11_module: Option<PathBuf>,
+    pub pkcs11_token: Option<String>,
+    pub pkcs11_key: Option<String>,
+    /// The PIN itself (from `CUSTOS_PKCS11_PIN`).
+    pub pkcs11_pin: Option<SecretBytes>,
+    pub pkcs11_pin_file: Option<PathBuf>,
 }
 
 /// Where the root key comes from.
@@ -130,6 +143,13 @@ pub enum RootKeySource {
     /// Custos), through its API: the `custos` binary makes the provider and
     /// hands it over as [`RootKeySource::Provided`].
     Kms { key_id: String },
+    /// An AES key in a PKCS#11 token.
+    Pkcs11 {
+        module: PathBuf,
+        token: String,
+        key: String,
+        pin: SecretBytes,
+    },
     /// A provider made by the embedding program.
     Provided(std::sync::Arc<dyn custos_kms::root_key::RootKeyProvider>),
 }
@@ -360,6 +380,13 @@ impl Config {
                 passphrase_file: over.root_passphrase_file,
                 allow_development: over.allow_development_root_key,
                 key_id: over.root_key_id,
+                pkcs11: Pkcs11Overrides {
+                    module: over.pkcs11_module,
+                    token: over.pkcs11_token,
+                    key: over.pkcs11_key,
+                    pin: over.pkcs11_pin,
+                    pin_file: over.pkcs11_pin_file,
+                },
             },
             file.root_key,
             listen,
@@ -386,6 +413,16 @@ struct RootKeyOverrides {
     passphrase_file: Option<PathBuf>,
     allow_development: Option<bool>,
     key_id: Option<String>,
+    pkcs11: Pkcs11Overrides,
+}
+
+/// The flags and environment about a PKCS#11 root key.
+struct Pkcs11Overrides {
+    module: Option<PathBuf>,
+    token: Option<String>,
+    key: Option<String>,
+    pin: Option<SecretBytes>,
+    pin_file: Option<PathBuf>,
 }
 
 /// The root key's source, from flags over the file.
@@ -401,6 +438,7 @@ fn root_key_source(
         passphrase_file,
         allow_development,
         key_id,
+        pkcs11,
     } = over;
     match provider.or(file.provider).as_deref().unwrap_or("file") {
         "file" => {
@@ -449,9 +487,44 @@ fn root_key_source(
                  --root-key-id (an ARN)",
             )),
         },
+        "pkcs11" => {
+            let Pkcs11Overrides {
+                module,
+                token,
+                key,
+                pin,
+                pin_file,
+            } = pkcs11;
+            let missing =
+                |what: &str| invalid("root_key", format!("the pkcs11 provider needs {what}"));
+            let module = module
+                .or(file.pkcs11_module)
+                .ok_or_else(|| missing("the module (--pkcs11-module)"))?;
+            let token = token
+                .or(file.pkcs11_token)
+                .ok_or_else(|| missing("the token's label (--pkcs11-token)"))?;
+            let key = key
+                .or(file.pkcs11_key)
+                .ok_or_else(|| missing("the key's label (--pkcs11-key)"))?;
+            let pin = match (pin, pin_file.or(file.pkcs11_pin_file)) {
+                (Some(p), _) => p,
+                (None, Some(path)) => read_secret_file(&path)?,
+                (None, None) => {
+                    return Err(missing(
+                        "the user PIN: set CUSTOS_PKCS11_PIN or give --pkcs11-pin-file",
+                    ));
+                }
+            };
+            Ok(RootKeySource::Pkcs11 {
+                module,
+                token,
+                key,
+                pin,
+            })
+        }
         other => Err(invalid(
             "root_key.provider",
-            format!("'{other}' is not a provider (file, passphrase, kms)"),
+            format!("'{other}' is not a provider (file, passphrase, kms, pkcs11)"),
         )),
     }
 }

@@ -156,6 +156,17 @@ fn root_provider(config: &Config) -> Result<Arc<dyn RootKeyProvider>, StartError
         config::RootKeySource::Passphrase { passphrase, kdf } => {
             Arc::new(PassphraseProvider::new(passphrase.duplicate(), *kdf)?)
         }
+        config::RootKeySource::Pkcs11 {
+            module,
+            token,
+            key,
+            pin,
+        } => Arc::new(custos_kms::root_key::pkcs11::Pkcs11Provider::new(
+            module,
+            token,
+            key,
+            pin.duplicate(),
+        )?),
         config::RootKeySource::Kms { .. } => return Err(StartError::ProviderNotMade("kms")),
         config::RootKeySource::Provided(provider) => Arc::clone(provider),
     })

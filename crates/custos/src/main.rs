@@ -168,6 +168,26 @@ struct ServerArgs {
     /// store key.
     #[arg(long, env = "CUSTOS_ROOT_KEY_ID")]
     root_key_id: Option<String>,
+    /// For `--root-key pkcs11`: the PKCS#11 module to load.
+    #[arg(long, env = "CUSTOS_PKCS11_MODULE")]
+    pkcs11_module: Option<PathBuf>,
+    /// For `--root-key pkcs11`: the token's label.
+    #[arg(long, env = "CUSTOS_PKCS11_TOKEN")]
+    pkcs11_token: Option<String>,
+    /// For `--root-key pkcs11`: the label of the AES key that wraps the
+    /// store key.
+    #[arg(long, env = "CUSTOS_PKCS11_KEY")]
+    pkcs11_key: Option<String>,
+    /// For `--root-key pkcs11`: a file holding the user PIN (mode 0600);
+    /// else CUSTOS_PKCS11_PIN.
+    #[arg(long, env = "CUSTOS_PKCS11_PIN_FILE")]
+    pkcs11_pin_file: Option<PathBuf>,
+}
+
+/// The PKCS#11 user PIN, from the environment only (never a flag).
+fn pkcs11_pin_from_env() -> Option<custos_crypto::SecretBytes> {
+    std::env::var_os("CUSTOS_PKCS11_PIN")
+        .map(|v| custos_crypto::SecretBytes::new(v.into_encoded_bytes()))
 }
 
 /// Makes the providers that live in this binary (`kms`, which needs the
@@ -281,6 +301,11 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         root_passphrase_file: args.root_passphrase_file,
         allow_development_root_key: args.allow_development_root_key.then_some(true),
         root_key_id: args.root_key_id,
+        pkcs11_module: args.pkcs11_module,
+        pkcs11_token: args.pkcs11_token,
+        pkcs11_key: args.pkcs11_key,
+        pkcs11_pin: pkcs11_pin_from_env(),
+        pkcs11_pin_file: args.pkcs11_pin_file,
     };
     let mut config = Config::resolve(file, overrides)?;
     make_root_provider(&mut config);
@@ -392,6 +417,11 @@ fn offline_config(
             root_passphrase_file: std::env::var_os("CUSTOS_ROOT_PASSPHRASE_FILE")
                 .map(PathBuf::from),
             root_key_id: std::env::var("CUSTOS_ROOT_KEY_ID").ok(),
+            pkcs11_module: std::env::var_os("CUSTOS_PKCS11_MODULE").map(PathBuf::from),
+            pkcs11_token: std::env::var("CUSTOS_PKCS11_TOKEN").ok(),
+            pkcs11_key: std::env::var("CUSTOS_PKCS11_KEY").ok(),
+            pkcs11_pin: pkcs11_pin_from_env(),
+            pkcs11_pin_file: std::env::var_os("CUSTOS_PKCS11_PIN_FILE").map(PathBuf::from),
             ..Overrides::default()
         },
     )?;

@@ -291,3 +291,185 @@ fn a_store_whose_root_key_is_in_another_custos_unseals_itself_through_it() {
     let wrong = refused(dir.path(), &other_args, &to_root);
     assert!(wrong.contains("does not unwrap"), "{wrong}");
 }
+
+/// A SoftHSM2 token of its own (`SOFTHSM2_CONF` names a directory of the
+/// test's), initialised with `softhsm2-util`, holding one AES-256 key made
+/// inside the token by `pkcs11-tool` (sensitive, never extractable), as an
+/// HSM's operators would make it. `scripts/test` installs both tools.
+struct SoftHsm {
+    dir: tempfile::TempDir,
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const USER_PIN: &str = "1234-user-pin";
+
+impl SoftHsm {
+    fn new() -> SoftHsm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("tokens")).expect("tokens");
+        std::fs::write(
+            dir.path().join("softhsm2.conf"),
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.path().join("tokens").display()
+            ),
+        )
+        .expect("conf");
+        let hsm = SoftHsm { dir };
+        hsm.run(
+            "softhsm2-util",
+            &[
+                "--init-token",
+                "--free",
+                "--label",
+                "custos",
+                "--so-pin",
+                "5678",
+                "--pin",
+                USER_PIN,
+            ],
+        );
+        hsm.run(
+            "pkcs11-tool",
+            &[
+                "--module",
+                SOFTHSM_MODULE,
+                "--token-label",
+                "custos",
+                "--login",
+                "--pin",
+                USER_PIN,
+                "--keygen",
+                "--key-type",
+                "AES:32",
+                "--label",
+                "custos-root",
+                "--sensitive",
+            ],
+        );
+        hsm
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = Command::new(tool)
+            .args(args)
+            .env("SOFTHSM2_CONF", self.conf())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{tool} runs (scripts/test installs softhsm2 and opensc): {e}")
+            });
+        assert!(out.status.success(), "{tool}: {out:?}");
+    }
+
+    fn conf(&self) -> String {
+        self.dir.path().join("softhsm2.conf").display().to_string()
+    }
+}
+
+#[test]
+fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let home = tempfile::tempdir().expect("home");
+    let hsm = SoftHsm::new();
+    let conf = hsm.conf();
+    let args = [
+        "--root-key",
+        "pkcs11",
+        "--pkcs11-module",
+        SOFTHSM_MODULE,
+        "--pkcs11-token",
+        "custos",
+        "--pkcs11-key",
+        "custos-root",
+    ];
+    let env = [
+        ("SOFTHSM2_CONF", conf.as_str()),
+        ("CUSTOS_PKCS11_PIN", USER_PIN),
+    ];
+    let server = start_server_with(tempfile::tempdir().expect("data"), &args, &env);
+    assert!(
+        server.banner.iter().any(|l| l.trim() == "root key: pkcs11"),
+        "{:?}",
+        server.banner
+    );
+    let key = create_key(&server, home.path());
+    let plain = home.path().join("plain");
+    std::fs::write(&plain, b"under the token's key").expect("write");
+    let blob = aws_kms(
+        &server,
+        home.path(),
+        &[
+            "encrypt",
+            "--key-id",
+            &key,
+            "--plaintext",
+            &format!("fileb://{}", plain.display()),
+        ],
+    )["CiphertextBlob"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let blob_file = home.path().join("blob");
+    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
+    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
+    let dir = server.stop_gracefully();
+    assert!(!dir.path().join("root.key").exists());
+
+    // Restarted, it unseals itself with the token and decrypts.
+    let mut server = start_server_with(dir, &args, &env);
+    server
+        .env
+        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+    let back = aws_kms(
+        &server,
+        home.path(),
+        &[
+            "decrypt",
+            "--ciphertext-blob",
+            &format!("fileb://{}", blob_file.display()),
+        ],
+    )["Plaintext"]
+        .as_str()
+        .expect("plaintext")
+        .to_owned();
+    assert_eq!(b64.decode(back).expect("base64"), b"under the token's key");
+    let dir = server.stop_gracefully();
+
+    // A wrong PIN, or a key the token does not hold: shut, saying why.
+    let wrong_pin = refused(
+        dir.path(),
+        &args,
+        &[
+            ("SOFTHSM2_CONF", conf.as_str()),
+            ("CUSTOS_PKCS11_PIN", "0000-wrong"),
+        ],
+    );
+    assert!(wrong_pin.contains("cannot log in"), "{wrong_pin}");
+    let mut other = args.to_vec();
+    other[7] = "no-such-key";
+    let missing = refused(dir.path(), &other, &env);
+    assert!(missing.contains("no secret key labelled"), "{missing}");
+    // Another AES key of the token does not unwrap the store key.
+    hsm.run(
+        "pkcs11-tool",
+        &[
+            "--module",
+            SOFTHSM_MODULE,
+            "--token-label",
+            "custos",
+            "--login",
+            "--pin",
+            USER_PIN,
+            "--keygen",
+            "--key-type",
+            "AES:32",
+            "--label",
+            "another",
+            "--sensitive",
+        ],
+    );
+    other[7] = "another";
+    let wrong = refused(dir.path(), &other, &env);
+    assert!(wrong.contains("does not unwrap"), "{wrong}");
+}

@@ -14,9 +14,12 @@
 //! - [`passphrase::PassphraseProvider`]: a key derived from an operator's
 //!   passphrase (Argon2id, or PBKDF2 for FIPS); nothing on disk opens the
 //!   store without it.
+//! - [`pkcs11::Pkcs11Provider`]: an AES key inside an HSM (PKCS#11), which
+//!   wraps the store key itself; the root key never leaves the token.
 
 pub mod file;
 pub mod passphrase;
+pub mod pkcs11;
 
 use std::fmt;
 

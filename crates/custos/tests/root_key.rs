@@ -211,10 +211,71 @@ fn keys_stay_out_of_core_dumps_and_files_stay_private() {
     assert!(seen >= 8, "{seen} entries");
 }
 
-#[test]
-fn a_store_whose_root_key_is_in_another_custos_unseals_itself_through_it() {
+/// Starts a server on a new data directory with the root key of `args`
+/// and `env`, checks the banner names `kind`, encrypts under a new key,
+/// stops it, starts it again the same way and checks the ciphertext
+/// decrypts; returns the data directory, stopped.
+fn encrypt_restart_decrypt(
+    kind: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    home: &Path,
+) -> tempfile::TempDir {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
+    let server = start_server_with(tempfile::tempdir().expect("data"), args, env);
+    let banner = format!("root key: {kind}");
+    assert!(
+        server.banner.iter().any(|l| l.trim() == banner),
+        "{:?}",
+        server.banner
+    );
+    let key = create_key(&server, home);
+    let plain = home.join("plain");
+    std::fs::write(&plain, b"under the root key").expect("write");
+    let blob = aws_kms(
+        &server,
+        home,
+        &[
+            "encrypt",
+            "--key-id",
+            &key,
+            "--plaintext",
+            &format!("fileb://{}", plain.display()),
+        ],
+    )["CiphertextBlob"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let blob_file = home.join("blob");
+    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
+    // The bootstrap secret is printed once, at the first start.
+    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
+    let dir = server.stop_gracefully();
+    assert!(!dir.path().join("root.key").exists());
+
+    let mut server = start_server_with(dir, args, env);
+    server
+        .env
+        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+    let back = aws_kms(
+        &server,
+        home,
+        &[
+            "decrypt",
+            "--ciphertext-blob",
+            &format!("fileb://{}", blob_file.display()),
+        ],
+    )["Plaintext"]
+        .as_str()
+        .expect("plaintext")
+        .to_owned();
+    assert_eq!(b64.decode(back).expect("base64"), b"under the root key");
+    server.stop_gracefully()
+}
+
+#[test]
+fn a_store_whose_root_key_is_in_another_custos_unseals_itself_through_it() {
     let home = tempfile::tempdir().expect("home");
     // Custos A holds the root key.
     let root = common::start_server();
@@ -231,55 +292,9 @@ fn a_store_whose_root_key_is_in_another_custos_unseals_itself_through_it() {
     .collect();
     let kms_args = ["--root-key", "kms", "--root-key-id", root_key.as_str()];
 
-    // Custos B's store key is wrapped by A's key.
-    let server = start_server_with(tempfile::tempdir().expect("data"), &kms_args, &to_root);
-    assert!(
-        server.banner.iter().any(|l| l.trim() == "root key: kms"),
-        "{:?}",
-        server.banner
-    );
-    let key = create_key(&server, home.path());
-    let plain = home.path().join("plain");
-    std::fs::write(&plain, b"under a remote root").expect("write");
-    let blob = aws_kms(
-        &server,
-        home.path(),
-        &[
-            "encrypt",
-            "--key-id",
-            &key,
-            "--plaintext",
-            &format!("fileb://{}", plain.display()),
-        ],
-    )["CiphertextBlob"]
-        .as_str()
-        .expect("ciphertext")
-        .to_owned();
-    let blob_file = home.path().join("blob");
-    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
-    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
-    let dir = server.stop_gracefully();
-    assert!(!dir.path().join("root.key").exists());
-
-    // Restarted, B unseals itself through A and decrypts what it made.
-    let mut server = start_server_with(dir, &kms_args, &to_root);
-    server
-        .env
-        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
-    let back = aws_kms(
-        &server,
-        home.path(),
-        &[
-            "decrypt",
-            "--ciphertext-blob",
-            &format!("fileb://{}", blob_file.display()),
-        ],
-    )["Plaintext"]
-        .as_str()
-        .expect("plaintext")
-        .to_owned();
-    assert_eq!(b64.decode(back).expect("base64"), b"under a remote root");
-    let dir = server.stop_gracefully();
+    // Custos B's store key is wrapped by A's key; restarted, B unseals
+    // itself through A and decrypts what it made.
+    let dir = encrypt_restart_decrypt("kms", &kms_args, &to_root, home.path());
 
     // Without A's consent (the key disabled), B stays shut and says why.
     aws_kms(&root, home.path(), &["disable-key", "--key-id", &root_key]);
@@ -368,8 +383,6 @@ impl SoftHsm {
 
 #[test]
 fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let home = tempfile::tempdir().expect("home");
     let hsm = SoftHsm::new();
     let conf = hsm.conf();
@@ -387,54 +400,8 @@ fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
         ("SOFTHSM2_CONF", conf.as_str()),
         ("CUSTOS_PKCS11_PIN", USER_PIN),
     ];
-    let server = start_server_with(tempfile::tempdir().expect("data"), &args, &env);
-    assert!(
-        server.banner.iter().any(|l| l.trim() == "root key: pkcs11"),
-        "{:?}",
-        server.banner
-    );
-    let key = create_key(&server, home.path());
-    let plain = home.path().join("plain");
-    std::fs::write(&plain, b"under the token's key").expect("write");
-    let blob = aws_kms(
-        &server,
-        home.path(),
-        &[
-            "encrypt",
-            "--key-id",
-            &key,
-            "--plaintext",
-            &format!("fileb://{}", plain.display()),
-        ],
-    )["CiphertextBlob"]
-        .as_str()
-        .expect("ciphertext")
-        .to_owned();
-    let blob_file = home.path().join("blob");
-    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
-    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
-    let dir = server.stop_gracefully();
-    assert!(!dir.path().join("root.key").exists());
-
     // Restarted, it unseals itself with the token and decrypts.
-    let mut server = start_server_with(dir, &args, &env);
-    server
-        .env
-        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
-    let back = aws_kms(
-        &server,
-        home.path(),
-        &[
-            "decrypt",
-            "--ciphertext-blob",
-            &format!("fileb://{}", blob_file.display()),
-        ],
-    )["Plaintext"]
-        .as_str()
-        .expect("plaintext")
-        .to_owned();
-    assert_eq!(b64.decode(back).expect("base64"), b"under the token's key");
-    let dir = server.stop_gracefully();
+    let dir = encrypt_restart_decrypt("pkcs11", &args, &env, home.path());
 
     // A wrong PIN, or a key the token does not hold: shut, saying why.
     let wrong_pin = refused(

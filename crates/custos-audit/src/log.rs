@@ -93,14 +93,13 @@ pub struct Stats {
     pub records: AtomicU64,
     /// Bytes of records made durable.
     pub bytes: AtomicU64,
-    /// Writes made durable (each one `fdatasync`, shared by its records).
-    pub syncs: AtomicU64,
     /// Writes that failed, each failing the requests of its batch (the
     /// writer's own retries, every 250 ms while the log is broken, count
     /// too).
     pub failures: AtomicU64,
-    /// How many durable writes took at most each bound of
-    /// [`SYNC_BUCKETS_MICROS`] (not cumulative), and beyond the last.
+    /// How many durable writes (one `fdatasync` each, shared by its
+    /// records) took at most each bound of [`SYNC_BUCKETS_MICROS`] (not
+    /// cumulative), and beyond the last: their sum is the count of writes.
     pub sync_micros: [AtomicU64; SYNC_BUCKETS_MICROS.len() + 1],
     /// The sum of the durable writes' times, in microseconds.
     pub sync_micros_sum: AtomicU64,
@@ -119,7 +118,6 @@ impl Stats {
         self.sync_micros_sum.fetch_add(micros, Ordering::Relaxed);
         self.records.fetch_add(records as u64, Ordering::Relaxed);
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.syncs.fetch_add(1, Ordering::Relaxed);
     }
 }
 

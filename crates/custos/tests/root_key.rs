@@ -344,7 +344,25 @@ impl SoftHsm {
                 USER_PIN,
             ],
         );
-        hsm.run(
+        hsm.make_aes_key("custos-root");
+        hsm
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = Command::new(tool)
+            .args(args)
+            .env("SOFTHSM2_CONF", self.conf())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{tool} runs (scripts/test installs softhsm2 and opensc): {e}")
+            });
+        assert!(out.status.success(), "{tool}: {out:?}");
+    }
+
+    /// An AES-256 key made inside the token (sensitive, never
+    /// extractable), labelled `label`.
+    fn make_aes_key(&self, label: &str) {
+        self.run(
             "pkcs11-tool",
             &[
                 "--module",
@@ -358,22 +376,10 @@ impl SoftHsm {
                 "--key-type",
                 "AES:32",
                 "--label",
-                "custos-root",
+                label,
                 "--sensitive",
             ],
         );
-        hsm
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let out = Command::new(tool)
-            .args(args)
-            .env("SOFTHSM2_CONF", self.conf())
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("{tool} runs (scripts/test installs softhsm2 and opensc): {e}")
-            });
-        assert!(out.status.success(), "{tool}: {out:?}");
     }
 
     fn conf(&self) -> String {
@@ -418,24 +424,7 @@ fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
     let missing = refused(dir.path(), &other, &env);
     assert!(missing.contains("no secret key labelled"), "{missing}");
     // Another AES key of the token does not unwrap the store key.
-    hsm.run(
-        "pkcs11-tool",
-        &[
-            "--module",
-            SOFTHSM_MODULE,
-            "--token-label",
-            "custos",
-            "--login",
-            "--pin",
-            USER_PIN,
-            "--keygen",
-            "--key-type",
-            "AES:32",
-            "--label",
-            "another",
-            "--sensitive",
-        ],
-    );
+    hsm.make_aes_key("another");
     other[7] = "another";
     let wrong = refused(dir.path(), &other, &env);
     assert!(wrong.contains("does not unwrap"), "{wrong}");

@@ -237,6 +237,30 @@ impl AuditLog {
         })
     }
 
+    /// Gives the writer its signing key, or takes it away (`None`): a
+    /// server that starts sealed opens its log before its signing key
+    /// (sealed under the store key) can be read, and forgets the key when
+    /// it is sealed again. Records written meanwhile are covered by the
+    /// next digest signed; before the key is taken away, a digest covers
+    /// what is written so far.
+    pub fn set_signer(&self, signer: Option<DigestSigner>) -> std::io::Result<()> {
+        let Some(inner) = &self.inner else {
+            return Ok(());
+        };
+        let mut writer = lock(&inner.writer);
+        match signer {
+            Some(signer) => {
+                crate::digest::list_key(&self.dir, &signer, wall_ms())?;
+                writer.signer = Some(signer);
+            }
+            None => {
+                writer.digest();
+                writer.signer = None;
+            }
+        }
+        Ok(())
+    }
+
     /// A log that records nothing: only for a benchmark of the server
     /// without auditing, chosen explicitly and announced at start.
     pub fn disabled() -> AuditLog {

@@ -19,6 +19,7 @@
 //!   key: AES-256-GCM with a random nonce and associated data naming what
 //!   the record is and whose.
 //! - [`ct`]: constant-time comparison.
+//! - [`shamir`]: Shamir's secret sharing over GF(256) (`vsss-rs`).
 //! - [`aes_gcm`]: AES-GCM with 128-, 192- or 256-bit keys, for formats
 //!   defined by others.
 //! - [`hkdf`]: HKDF with SHA-256, SHA-384 or SHA-512 and output of any
@@ -60,6 +61,7 @@ pub mod rand;
 pub mod rsa;
 pub mod seal;
 pub mod secret;
+pub mod shamir;
 pub mod sign;
 
 pub use secret::{Key256, SecretBytes};

@@ -230,6 +230,35 @@ impl<E> std::fmt::Debug for Kms<E> {
     }
 }
 
+/// What a store records of its root key, readable before it is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedStoreKey {
+    /// The provider's kind (`file`, `passphrase`, `shares`, …).
+    pub root_key_kind: String,
+    /// The store key as that provider wrapped it.
+    pub wrapped: Vec<u8>,
+    /// The installation's first account.
+    pub account_id: String,
+}
+
+/// The wrapped store key of the store in `engine`, `None` if it has not
+/// been initialised: what a sealed server needs to know before the shares
+/// that open it are entered.
+pub async fn sealed_store_key<E: Engine>(engine: &E) -> Result<Option<SealedStoreKey>, OpenError> {
+    let Some(bytes) = engine.get(Table::Meta, INSTALLATION).await? else {
+        return Ok(None);
+    };
+    let record: Installation = serde_json::from_slice(&bytes).map_err(|_| OpenError::Corrupt)?;
+    if record.format != INSTALLATION_FORMAT {
+        return Err(OpenError::Corrupt);
+    }
+    Ok(Some(SealedStoreKey {
+        root_key_kind: record.root_key_kind,
+        wrapped: hex::decode(&record.wrapped_store_key).map_err(|_| OpenError::Corrupt)?,
+        account_id: record.account_id,
+    }))
+}
+
 impl<E: Engine> Kms<E> {
     /// Opens the store, initialising it on first use, and unwraps the store
     /// key with `root`. Fails closed: a wrong root key, a provider of

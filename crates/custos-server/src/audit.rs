@@ -567,6 +567,55 @@ pub(crate) fn service_event(action: &custos_kms::scheduler::ScheduledAction, now
     }
 }
 
+/// The event of an operator's seal or unseal (`Seal`, `Unseal`), made
+/// through the operator socket: not an AWS API call, so its source is
+/// `custos.operator`, and the operator is named by the local user id the
+/// socket's peer credentials gave (`uid:1000`).
+pub(crate) fn operator_event(
+    name: &str,
+    state: &crate::server::State,
+    operator: &str,
+    now_ms: i64,
+) -> Event {
+    let account_id = state.kms.account().as_str();
+    // Recorded in the first region served, where exports look for it.
+    let region = state
+        .kms
+        .regions()
+        .first()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    Event {
+        event_version: custos_audit::event::EVENT_VERSION,
+        user_identity: UserIdentity {
+            kind: "Unknown".into(),
+            principal_id: Some(operator.to_owned()),
+            account_id: Some(account_id.to_owned()),
+            ..UserIdentity::default()
+        },
+        event_time: custos_audit::event::cloudtrail_time(now_ms),
+        event_source: "custos.operator".into(),
+        event_name: name.to_owned(),
+        aws_region: region,
+        source_ip_address: "operator socket".into(),
+        user_agent: "custos operator".into(),
+        error_code: None,
+        error_message: None,
+        request_parameters: Value::Null,
+        response_elements: Value::Null,
+        additional_event_data: None,
+        request_id: custos_audit::event::event_id(),
+        event_id: custos_audit::event::event_id(),
+        read_only: false,
+        resources: Vec::new(),
+        event_type: "AwsServiceEvent",
+        management_event: true,
+        recipient_account_id: account_id.to_owned(),
+        event_category: "Management",
+        tls_details: None,
+    }
+}
+
 fn tls_details(seen: &Seen<'_>) -> Option<custos_audit::event::TlsDetails> {
     seen.tls
         .map(|(version, suite)| custos_audit::event::TlsDetails {

@@ -150,6 +150,9 @@ pub enum RootKeySource {
         key: String,
         pin: SecretBytes,
     },
+    /// Shamir shares held by operators (`custos operator init`): the
+    /// server starts sealed and opens when enough shares are entered.
+    Shares,
     /// A provider made by the embedding program.
     Provided(std::sync::Arc<dyn custos_kms::root_key::RootKeyProvider>),
 }
@@ -449,7 +452,9 @@ fn root_key_source(
                 return Err(invalid(
                     "root_key.provider",
                     format!(
-                        "the development root key (a file beside the data it protects) is                          allowed only on a loopback address, not {}: use `--root-key                          passphrase`, or `--allow-development-root-key` to accept the risk",
+                        "the development root key (a file beside the data it protects) is \
+                         allowed only on a loopback address, not {}: use `--root-key \
+                         passphrase`, or `--allow-development-root-key` to accept the risk",
                         listen.ip()
                     ),
                 ));
@@ -473,7 +478,8 @@ fn root_key_source(
                 (None, None) => {
                     return Err(invalid(
                         "root_key",
-                        "the passphrase provider needs the passphrase: set                          CUSTOS_ROOT_PASSPHRASE or give --root-passphrase-file",
+                        "the passphrase provider needs the passphrase: set \
+                         CUSTOS_ROOT_PASSPHRASE or give --root-passphrase-file",
                     ));
                 }
             };
@@ -522,9 +528,10 @@ fn root_key_source(
                 pin,
             })
         }
+        "shares" => Ok(RootKeySource::Shares),
         other => Err(invalid(
             "root_key.provider",
-            format!("'{other}' is not a provider (file, passphrase, kms, pkcs11)"),
+            format!("'{other}' is not a provider (file, passphrase, kms, pkcs11, shares)"),
         )),
     }
 }

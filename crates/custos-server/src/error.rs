@@ -38,6 +38,10 @@ pub enum ApiError {
     /// The audit record could not be written: the request fails closed.
     #[error("audit failure")]
     Audit(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The server is sealed: no store key, so no key is usable and no
+    /// caller can be authenticated, until operators unseal it.
+    #[error("sealed")]
+    Sealed,
     /// Any other failure of the server itself.
     #[error("internal failure")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -59,6 +63,10 @@ impl From<AuthFailure> for ApiError {
 pub const INVALID_TOKEN_MESSAGE: &str = "The security token included in the request is invalid.";
 /// What AWS says of a session token past its expiry.
 pub const EXPIRED_TOKEN_MESSAGE: &str = "The security token included in the request is expired";
+
+/// What a sealed server says to every KMS, IAM and STS request.
+pub const SEALED_MESSAGE: &str = "This Custos server is sealed: no key can be used until \
+     operators unseal it (custos operator unseal). Try the request again later.";
 
 /// The generic message of internal errors.
 pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Try the request again.";
@@ -92,6 +100,9 @@ impl ApiError {
             ApiError::Audit(_) | ApiError::Internal(_) => {
                 (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
             }
+            // AWS's word for "this key cannot be used now; retry", which
+            // SDKs retry as a server fault, as they should here.
+            ApiError::Sealed => (C::KeyUnavailableException, Some(SEALED_MESSAGE.into())),
             ApiError::Kms(e) => kms_to_wire(e),
             // Never on the KMS path; were one to arrive there, it says
             // nothing.
@@ -117,6 +128,7 @@ impl ApiError {
             | ApiError::Audit(_)
             | ApiError::Internal(_)
             | ApiError::Kms(_) => custos_iam_wire::IamError::service_failure(),
+            ApiError::Sealed => err(Q::ServiceFailure, SEALED_MESSAGE),
             ApiError::UnknownOperation => err(
                 Q::InvalidAction,
                 "The action is not valid for this web service.",
@@ -138,7 +150,7 @@ impl ApiError {
     /// Whether this is the server's fault (logged as an error, not a
     /// client mistake).
     pub fn is_internal(&self) -> bool {
-        self.to_wire().0.status() >= 500
+        !matches!(self, ApiError::Sealed) && self.to_wire().0.status() >= 500
     }
 }
 
@@ -491,6 +503,12 @@ mod tests {
                 "RequestTimeoutException",
                 408,
                 Some("The request body was not received in time."),
+            ),
+            (
+                ApiError::Sealed,
+                "KeyUnavailableException",
+                500,
+                Some(SEALED_MESSAGE),
             ),
         ];
         for (error, type_name, status, message) in rows {

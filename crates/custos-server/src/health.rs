@@ -1,8 +1,8 @@
 //! What operators and orchestrators ask of a running server, without
-//! credentials: `GET /healthz` (the process answers), `GET /readyz` (it
-//! can serve: 503 while the audit log cannot be written, since every
-//! request would then be refused), and `GET /metrics` (Prometheus text
-//! format, version 0.0.4).
+//! credentials: `GET /healthz` (the process answers, and whether it is
+//! sealed), `GET /readyz` (it can serve: 503 while sealed, or while the
+//! audit log cannot be written, since every request would then be
+//! refused), and `GET /metrics` (Prometheus text format, version 0.0.4).
 //!
 //! Nothing here is secret or names a key: the audit log's state, counts
 //! and timings only. These requests are not KMS API calls and are not
@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use http::{Method, StatusCode};
 
-use crate::server::State;
+use crate::seal::Node;
 
 /// An answer to an operator's request: status, content type, body.
 pub(crate) type Answer = (StatusCode, &'static str, String);
@@ -22,20 +22,24 @@ const JSON: &str = "application/json";
 const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The answer to `method path` if it is one of the operator's requests.
-pub(crate) fn answer(state: &State, method: &Method, path: &str) -> Option<Answer> {
+pub(crate) fn answer(node: &Node, method: &Method, path: &str) -> Option<Answer> {
     if method != Method::GET {
         return None;
     }
     match path {
-        "/healthz" => Some((StatusCode::OK, JSON, r#"{"status":"ok"}"#.to_owned())),
-        "/readyz" => Some(readiness(state)),
-        "/metrics" => Some((StatusCode::OK, PROMETHEUS, metrics(state))),
+        "/healthz" => Some((
+            StatusCode::OK,
+            JSON,
+            serde_json::json!({ "status": "ok", "sealed": node.is_sealed() }).to_string(),
+        )),
+        "/readyz" => Some(readiness(node)),
+        "/metrics" => Some((StatusCode::OK, PROMETHEUS, metrics(node))),
         _ => None,
     }
 }
 
 /// What the audit log's state is, in the words `/readyz` uses.
-fn audit_state(state: &State) -> &'static str {
+fn audit_state(state: &Node) -> &'static str {
     if state.audit.is_disabled() {
         "off"
     } else if state.audit.is_healthy() {
@@ -45,9 +49,10 @@ fn audit_state(state: &State) -> &'static str {
     }
 }
 
-fn readiness(state: &State) -> Answer {
+fn readiness(state: &Node) -> Answer {
     let audit = audit_state(state);
-    let mut body = serde_json::json!({ "audit": audit });
+    let sealed = state.is_sealed();
+    let mut body = serde_json::json!({ "audit": audit, "sealed": sealed });
     let since = state
         .audit
         .stats()
@@ -56,7 +61,7 @@ fn readiness(state: &State) -> Answer {
     if since > 0 {
         body["auditUnwritableSince"] = custos_audit::event::cloudtrail_time(since).into();
     }
-    let status = if audit == "unwritable" {
+    let status = if audit == "unwritable" || sealed {
         body["status"] = "unready".into();
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -67,7 +72,7 @@ fn readiness(state: &State) -> Answer {
 }
 
 /// The metrics, in Prometheus's text format.
-fn metrics(state: &State) -> String {
+fn metrics(state: &Node) -> String {
     let stats = state.audit.stats();
     let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let mut out = String::new();
@@ -77,6 +82,12 @@ fn metrics(state: &State) -> String {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         );
     };
+    metric(
+        "custos_sealed",
+        "gauge",
+        "1 while the server is sealed (every KMS, IAM and STS request is refused); 0 while it serves.",
+        u8::from(state.is_sealed()).to_string(),
+    );
     metric(
         "custos_audit_enabled",
         "gauge",

@@ -25,7 +25,9 @@ pub mod config;
 mod dispatch;
 pub mod error;
 mod health;
+pub mod operator;
 mod query;
+pub mod seal;
 pub mod server;
 pub mod tls;
 
@@ -40,6 +42,7 @@ use custos_kms::root_key::RootKeyError;
 use custos_kms::root_key::RootKeyProvider;
 use custos_kms::root_key::file::FileProvider;
 use custos_kms::root_key::passphrase::PassphraseProvider;
+use custos_kms::root_key::shares;
 use custos_kms::{Clock, Kms, OpenError, Settings, SystemClock};
 use custos_store::StoreError;
 use custos_store::redb::RedbEngine;
@@ -66,6 +69,32 @@ pub enum StartError {
     NoDevelopmentKey,
     #[error("the {0} root-key provider is made by the custos binary, not by this embedding")]
     ProviderNotMade(&'static str),
+    #[error(
+        "this data directory has no store to unseal: run `custos operator init --shares N \
+         --threshold T` first"
+    )]
+    NotInitialised,
+    #[error(
+        "this data directory is sealed with a root key of kind `{recorded}`, but the \
+         configured provider is `{configured}`"
+    )]
+    ProviderMismatch {
+        recorded: String,
+        configured: &'static str,
+    },
+    #[error(
+        "this data directory is opened by operators' shares: start the server \
+         (`--root-key shares`) and unseal it with `custos operator unseal`"
+    )]
+    SharesNeeded,
+    #[error("this data directory already has a store")]
+    AlreadyInitialised,
+    #[error("cannot open the operator socket {}: {source}", path.display())]
+    OperatorSocket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the store (is another Custos using this data directory?)")]
     Store(#[source] StoreError),
     #[error(transparent)]
@@ -99,16 +128,20 @@ pub struct Running {
     pub ca_bundle: Option<PathBuf>,
     pub account_id: String,
     pub regions: Vec<String>,
-    pub bootstrap_access_key_id: String,
+    /// The bootstrap administrator's access key id; `None` when the server
+    /// started sealed (it was shown by `custos operator init`).
+    pub bootstrap_access_key_id: Option<String>,
     /// The bootstrap secret when it was just generated (or given): shown once.
     pub bootstrap_secret: Option<SecretBytes>,
     /// Whether the root key comes from a development-only provider.
     pub development_root_key: bool,
-    /// The provider's kind (`file`, `passphrase`).
-    pub root_key_kind: &'static str,
+    /// The provider's kind (`file`, `passphrase`, `shares`, …).
+    pub root_key_kind: String,
     /// The development key file, when that is the provider.
     pub root_key_path: PathBuf,
-    state: Arc<server::State>,
+    /// The operator socket (`custos operator status|unseal|seal`).
+    pub operator_socket: PathBuf,
+    node: Arc<seal::Node>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -120,18 +153,26 @@ impl Running {
         format!("{scheme}://{}", self.local_addr)
     }
 
-    /// Stops accepting, lets requests in flight finish (bounded), and
-    /// returns once the listener is closed.
     /// Runs one pass of the scheduler now (it also runs every minute), as
     /// the server would: tests move their clock and call this rather than
-    /// wait.
+    /// wait. Nothing happens while sealed.
     pub async fn run_scheduled_pass(&self) {
-        server::scheduled_pass(&self.state).await;
+        if let Some(state) = self.node.state() {
+            server::scheduled_pass(&state).await;
+        }
     }
 
+    /// Whether the server is sealed now.
+    pub fn is_sealed(&self) -> bool {
+        self.node.is_sealed()
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), and
+    /// returns once the listener is closed.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        let _ = std::fs::remove_file(&self.operator_socket);
     }
 
     /// Waits until the server stops by itself (it does not, unless it
@@ -168,6 +209,7 @@ fn root_provider(config: &Config) -> Result<Arc<dyn RootKeyProvider>, StartError
             pin.duplicate(),
         )?),
         config::RootKeySource::Kms { .. } => return Err(StartError::ProviderNotMade("kms")),
+        config::RootKeySource::Shares => return Err(StartError::SharesNeeded),
         config::RootKeySource::Provided(provider) => Arc::clone(provider),
     })
 }
@@ -239,7 +281,8 @@ impl Running {
     /// administrator (for tests and an operator's tooling; `custos account
     /// create` does the same on a stopped server's data directory).
     pub async fn create_account(&self, account: Option<&str>) -> Result<NewAccount, AccountError> {
-        create_account_in(&self.state.iam, account).await
+        let state = self.node.state().ok_or(StartError::SharesNeeded)?;
+        create_account_in(&state.iam, account).await
     }
 }
 
@@ -324,7 +367,7 @@ const AUDIT_KEY_PURPOSE: &str = "audit-signing-key";
 
 /// The audit log's signing key: sealed under the store key in the data
 /// directory, made on first start.
-fn audit_signer(
+pub(crate) fn audit_signer(
     kms: &Kms<RedbEngine>,
     data_dir: &std::path::Path,
 ) -> std::io::Result<custos_audit::DigestSigner> {
@@ -356,38 +399,86 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// [`start`] with a clock of the caller's: tests move time forward (to
 /// expire a session, say) without waiting.
+///
+/// With the shares provider the server starts sealed: it listens, answers
+/// health checks, refuses KMS requests, and opens when operators enter
+/// enough shares through the operator socket.
 pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Running, StartError> {
     create_private_dir(&config.data_dir)?;
-    let root = root_provider(&config)?;
+    let provider = match config.root_key {
+        config::RootKeySource::Shares => None,
+        _ => Some(root_provider(&config)?),
+    };
     let engine = open_store(&config.data_dir)?;
-    let kms = Kms::open(
-        engine.clone(),
-        root.as_ref(),
-        Settings {
+    let (root, recorded_account) = match provider {
+        Some(p) => (seal::RootSource::Auto(p), None),
+        None => {
+            let recorded = custos_kms::sealed_store_key(&engine)
+                .await?
+                .ok_or(StartError::NotInitialised)?;
+            if recorded.root_key_kind != shares::KIND {
+                return Err(StartError::ProviderMismatch {
+                    recorded: recorded.root_key_kind,
+                    configured: shares::KIND,
+                });
+            }
+            (
+                seal::RootSource::Shares {
+                    wrapped: recorded.wrapped,
+                },
+                Some(recorded.account_id),
+            )
+        }
+    };
+    let audit = match &config.audit_dir {
+        // Opened before the store: its signing key comes at unseal.
+        Some(dir) => {
+            custos_audit::AuditLog::open(dir, None).map_err(|source| StartError::Audit {
+                dir: dir.clone(),
+                source,
+            })?
+        }
+        None => {
+            tracing::warn!(
+                "AUDITING IS OFF ([audit] enabled = false): requests are not recorded; \
+                 use only for benchmarks"
+            );
+            custos_audit::AuditLog::disabled()
+        }
+    };
+    let opener = seal::Opener {
+        engine,
+        settings: Settings {
             account_id: config.account_id.clone(),
             regions: config.regions.clone(),
             clock,
         },
-    )
-    .await?
-    .with_quotas(config.quotas.clone());
-    // Key policies may name only principals that exist.
-    let directory = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
-    let kms = kms.with_principals(Arc::new(directory));
-    let iam = Iam::new(engine.clone(), kms.store_sealer(), kms.shared_clock());
-    let bootstrap = iam
-        .ensure_bootstrap(kms.account(), config.bootstrap)
-        .await
-        .map_err(StartError::Bootstrap)?;
+        quotas: config.quotas.clone(),
+        bootstrap: config.bootstrap,
+        data_dir: config.data_dir.clone(),
+        root,
+    };
+    let (root_key_kind, development_root_key) = match &opener.root {
+        seal::RootSource::Auto(p) => (p.kind().to_owned(), p.is_development()),
+        seal::RootSource::Shares { .. } => (shares::KIND.to_owned(), false),
+    };
+    let opened = match &opener.root {
+        seal::RootSource::Auto(p) => Some(opener.open(p.as_ref(), &audit).await?),
+        seal::RootSource::Shares { .. } => None,
+    };
+    let custody = match &opened {
+        Some(o) => tls::KeyCustody::Sealed(&o.state.kms),
+        None => tls::KeyCustody::OwnerOnlyFile,
+    };
     let tls = tls::setup(
         &config.tls,
         &config.data_dir,
         config.listen.ip(),
         config.enable_tls12,
-        &kms,
+        custody,
     )?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -399,6 +490,28 @@ pub async fn start_with_clock(
         addr: config.listen,
         source,
     })?;
+    let operator_socket = config.data_dir.join(operator::SOCKET_NAME);
+    let socket_error = |source| StartError::OperatorSocket {
+        path: operator_socket.clone(),
+        source,
+    };
+    let operators = match operator::bind(&operator_socket)
+        .and_then(|l| Ok((l, operator::owner_of(&config.data_dir)?)))
+    {
+        Ok(bound) => Some(bound),
+        // A server that opens by itself runs without the socket (a data
+        // directory path too long for a Unix socket, say); one that waits
+        // for shares cannot.
+        Err(e) if opened.is_some() => {
+            tracing::warn!(
+                path = %operator_socket.display(),
+                error = %e,
+                "no operator socket: `custos operator` cannot reach this server"
+            );
+            None
+        }
+        Err(e) => return Err(socket_error(e)),
+    };
     let (ca_bundle, acceptor) = match tls {
         Some(t) => (
             t.ca_bundle.map(|p| std::fs::canonicalize(&p).unwrap_or(p)),
@@ -407,32 +520,40 @@ pub async fn start_with_clock(
         None => (None, None),
     };
     let running_tls = acceptor.is_some();
-    let audit = match &config.audit_dir {
-        Some(dir) => {
-            let failed = |source| StartError::Audit {
-                dir: dir.clone(),
-                source,
-            };
-            let signer = audit_signer(&kms, &config.data_dir).map_err(failed)?;
-            custos_audit::AuditLog::open(dir, Some(signer)).map_err(failed)?
-        }
-        None => {
-            tracing::warn!(
-                "AUDITING IS OFF ([audit] enabled = false): requests are not recorded; \
-                 use only for benchmarks"
-            );
-            custos_audit::AuditLog::disabled()
-        }
+    let (account_id, bootstrap_access_key_id, bootstrap_secret) = match &opened {
+        Some(o) => (
+            o.state.kms.account().to_string(),
+            Some(o.bootstrap.access_key_id.clone()),
+            o.bootstrap.new_secret.as_ref().map(SecretBytes::duplicate),
+        ),
+        None => (recorded_account.unwrap_or_default(), None, None),
     };
-    let state = Arc::new(server::State { kms, iam, audit });
-    let account_id = state.kms.account().to_string();
-    let regions = state.kms.regions().iter().map(|r| r.to_string()).collect();
+    let regions = config.regions.iter().map(|r| r.to_string()).collect();
+    let node = Arc::new(seal::Node::new(audit, opener, opened.map(|o| o.state))?);
+    if node.is_sealed() {
+        tracing::warn!(
+            socket = %operator_socket.display(),
+            "SEALED: KMS requests are refused until operators enter enough shares \
+             (custos operator unseal)"
+        );
+    }
     let (tx, rx) = watch::channel(false);
-    let scheduler = tokio::spawn(server::schedule(Arc::clone(&state), rx.clone()));
-    let served = Arc::clone(&state);
+    let scheduler = tokio::spawn(server::schedule(Arc::clone(&node), rx.clone()));
+    let operator_task = operators.map(|(listener, owner)| {
+        tokio::spawn(operator::serve(
+            listener,
+            Arc::clone(&node),
+            owner,
+            rx.clone(),
+        ))
+    });
+    let served = Arc::clone(&node);
     let task = tokio::spawn(async move {
         server::serve(listener, acceptor, served, rx).await;
         let _ = scheduler.await;
+        if let Some(t) = operator_task {
+            let _ = t.await;
+        }
     });
     Ok(Running {
         local_addr,
@@ -440,13 +561,68 @@ pub async fn start_with_clock(
         ca_bundle,
         account_id,
         regions,
-        bootstrap_access_key_id: bootstrap.access_key_id,
-        bootstrap_secret: bootstrap.new_secret,
-        development_root_key: root.is_development(),
-        root_key_kind: root.kind(),
+        bootstrap_access_key_id,
+        bootstrap_secret,
+        development_root_key,
+        root_key_kind,
         root_key_path: config.data_dir.join("root.key"),
-        state,
+        operator_socket,
+        node,
         shutdown: tx,
         task,
+    })
+}
+
+/// A store just made under the shares provider.
+#[derive(Debug)]
+pub struct Initialised {
+    /// The shares, in the text form operators keep: shown once.
+    pub shares: Vec<SecretBytes>,
+    pub threshold: u8,
+    pub account_id: String,
+    pub bootstrap_access_key_id: String,
+    /// The bootstrap administrator's secret (new, or the one given).
+    pub bootstrap_secret: Option<SecretBytes>,
+}
+
+/// `custos operator init`: makes a new store in an empty data directory
+/// whose root key is split into `count` shares, `threshold` of which
+/// unseal it, and its bootstrap administrator.
+pub async fn init_shares(
+    config: &Config,
+    threshold: u8,
+    count: u8,
+) -> Result<Initialised, StartError> {
+    create_private_dir(&config.data_dir)?;
+    let engine = open_store(&config.data_dir)?;
+    if custos_kms::sealed_store_key(&engine).await?.is_some() {
+        return Err(StartError::AlreadyInitialised);
+    }
+    let (root, shares) = shares::SharesRoot::generate(threshold, count)?;
+    let kms = Kms::open(
+        engine.clone(),
+        &root,
+        Settings {
+            account_id: config.account_id.clone(),
+            regions: config.regions.clone(),
+            clock: Arc::new(SystemClock::new()),
+        },
+    )
+    .await?;
+    let iam = Iam::new(engine, kms.store_sealer(), kms.shared_clock());
+    let given = config
+        .bootstrap
+        .as_ref()
+        .map(|(id, secret)| (id.clone(), secret.duplicate()));
+    let admin = iam
+        .ensure_bootstrap(kms.account(), given)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    Ok(Initialised {
+        shares,
+        threshold,
+        account_id: kms.account().to_string(),
+        bootstrap_access_key_id: admin.access_key_id,
+        bootstrap_secret: admin.new_secret,
     })
 }

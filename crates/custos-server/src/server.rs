@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::audit::Seen;
 use crate::dispatch::dispatch;
 use crate::error::ApiError;
+use crate::seal::Node;
 
 /// The largest request body accepted. The largest legitimate KMS request
 /// is a `CreateKey` or `PutKeyPolicy` with a 128 KiB policy, JSON-escaped.
@@ -107,13 +108,16 @@ const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the scheduler's passes until shutdown. A failed pass is logged and
 /// retried at the next interval: nothing it does is urgent to the second.
-pub(crate) async fn schedule(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn schedule(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval(SCHEDULER_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticks.tick() => {
-                scheduled_pass(&state).await;
+                // Sealed, there is nothing it could read.
+                if let Some(state) = node.state() {
+                    scheduled_pass(&state).await;
+                }
             }
             _ = shutdown.changed() => break,
         }
@@ -153,7 +157,7 @@ pub(crate) async fn scheduled_pass(state: &State) {
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    state: Arc<State>,
+    node: Arc<Node>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -171,10 +175,10 @@ pub(crate) async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
+                let node = Arc::clone(&node);
                 let tls = tls.clone();
                 let shutdown = shutdown.clone();
-                connections.spawn(connection(stream, peer, tls, state, shutdown));
+                connections.spawn(connection(stream, peer, tls, node, shutdown));
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -190,7 +194,7 @@ async fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
-    state: Arc<State>,
+    node: Arc<Node>,
     shutdown: watch::Receiver<bool>,
 ) {
     let connection = Connection {
@@ -199,10 +203,10 @@ async fn connection(
     };
     let service = move |link: Option<Arc<(String, String)>>| {
         hyper::service::service_fn(move |req| {
-            let state = Arc::clone(&state);
+            let node = Arc::clone(&node);
             let link = link.clone();
             async move {
-                Ok::<_, Infallible>(handle(&state, peer, connection, link.as_deref(), req).await)
+                Ok::<_, Infallible>(handle(&node, peer, connection, link.as_deref(), req).await)
             }
         })
     };
@@ -273,14 +277,14 @@ fn request_id() -> String {
 }
 
 async fn handle(
-    state: &State,
+    node: &Node,
     peer: SocketAddr,
     connection: Connection,
     link: Option<&(String, String)>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     if let Some((status, content_type, body)) =
-        crate::health::answer(state, req.method(), req.uri().path())
+        crate::health::answer(node, req.method(), req.uri().path())
     {
         return respond(status, content_type, Bytes::from(body), None);
     }
@@ -288,11 +292,15 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let query = crate::query::is_query(&parts);
     let trail = crate::cloudtrail::is_cloudtrail(&parts);
-    let body = read_body(&parts, body).await;
+    // Sealed, every request gets the same refusal, its body unread.
+    let body = match node.state() {
+        Some(state) => read_body(&parts, body).await.map(|body| (state, body)),
+        None => Err(ApiError::Sealed),
+    };
     let (status, content_type, body) = if trail {
         let answer = match body {
-            Ok(body) => {
-                crate::cloudtrail::answer(state, peer, connection, link, &parts, &body, &id).await
+            Ok((state, body)) => {
+                crate::cloudtrail::answer(&state, peer, connection, link, &parts, &body, &id).await
             }
             Err(e) => Err(crate::cloudtrail::TrailError::of(&e)),
         };
@@ -306,8 +314,8 @@ async fn handle(
         (status, custos_wire::CONTENT_TYPE, body)
     } else if query {
         let answer = match body {
-            Ok(body) => {
-                crate::query::answer(state, peer, connection, link, &parts, &body, &id).await
+            Ok((state, body)) => {
+                crate::query::answer(&state, peer, connection, link, &parts, &body, &id).await
             }
             Err(e) => crate::query::Answer {
                 status: e.to_query_wire().status(),
@@ -323,7 +331,7 @@ async fn handle(
         )
     } else {
         let result = match body {
-            Ok(body) => answer(state, peer, connection, link, &parts, &body, &id).await,
+            Ok((state, body)) => answer(&state, peer, connection, link, &parts, &body, &id).await,
             Err(e) => Err(e),
         };
         let (status, body) = match result {

@@ -12,7 +12,10 @@
 //! including whoever later reads the data directory — can mint another
 //! certificate clients would trust. The server's private key is stored
 //! sealed under the store key (`tls/server-key.sealed`), never in
-//! plaintext.
+//! plaintext — except under the shares root-key provider, where the
+//! server must speak TLS while sealed, before any store key exists in
+//! memory: there the key is `tls/server-key.pem`, mode 0600, as a TLS key
+//! is for any web server (see `docs/key-hierarchy.md`).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -62,13 +65,32 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
     }
 }
 
+/// How a generated server key is kept.
+#[derive(Debug)]
+pub enum KeyCustody<'a, E> {
+    /// Sealed under this store key.
+    Sealed(&'a Kms<E>),
+    /// In a file only its owner reads, for a server that must serve TLS
+    /// while sealed.
+    OwnerOnlyFile,
+}
+
+// By hand: a derive would ask `E: Copy` of the engine.
+impl<E> Clone for KeyCustody<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for KeyCustody<'_, E> {}
+
 /// Builds the rustls configuration from `source`.
 pub fn setup<E>(
     source: &TlsSource,
     data_dir: &Path,
     listen_ip: IpAddr,
     enable_tls12: bool,
-    kms: &Kms<E>,
+    custody: KeyCustody<'_, E>,
 ) -> Result<Option<TlsSetup>, TlsError> {
     let (chain, key, ca_bundle) = match source {
         TlsSource::PlainHttp => return Ok(None),
@@ -78,7 +100,7 @@ pub fn setup<E>(
             (chain, key_der, None)
         }
         TlsSource::Generated => {
-            let (chain, key) = generated(data_dir, listen_ip, kms)?;
+            let (chain, key) = generated(data_dir, listen_ip, custody)?;
             (chain, key, Some(data_dir.join("tls").join("ca.pem")))
         }
     };
@@ -142,26 +164,36 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 fn generated<E>(
     data_dir: &Path,
     listen_ip: IpAddr,
-    kms: &Kms<E>,
+    custody: KeyCustody<'_, E>,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let dir = data_dir.join("tls");
     let cert_path = dir.join("server.pem");
-    let key_path = dir.join("server-key.sealed");
+    let key_path = dir.join(key_file(&custody));
     if !cert_path.exists() || !key_path.exists() {
-        generate(&dir, listen_ip, kms)?;
+        generate(&dir, listen_ip, custody)?;
     }
     let chain = read_certs(&cert_path)?;
-    let sealed = std::fs::read(&key_path).map_err(io(&key_path))?;
-    let key = kms
-        .open_local(SEAL_PURPOSE, &sealed)
-        .map_err(TlsError::Sealed)?;
-    Ok((
-        chain,
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.expose_secret().to_vec())),
-    ))
+    let key = match custody {
+        KeyCustody::Sealed(kms) => {
+            let sealed = std::fs::read(&key_path).map_err(io(&key_path))?;
+            let key = kms
+                .open_local(SEAL_PURPOSE, &sealed)
+                .map_err(TlsError::Sealed)?;
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.expose_secret().to_vec()))
+        }
+        KeyCustody::OwnerOnlyFile => read_key(&key_path)?,
+    };
+    Ok((chain, key))
 }
 
-fn generate<E>(dir: &Path, listen_ip: IpAddr, kms: &Kms<E>) -> Result<(), TlsError> {
+fn key_file<E>(custody: &KeyCustody<'_, E>) -> &'static str {
+    match custody {
+        KeyCustody::Sealed(_) => "server-key.sealed",
+        KeyCustody::OwnerOnlyFile => "server-key.pem",
+    }
+}
+
+fn generate<E>(dir: &Path, listen_ip: IpAddr, custody: KeyCustody<'_, E>) -> Result<(), TlsError> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
@@ -202,11 +234,18 @@ fn generate<E>(dir: &Path, listen_ip: IpAddr, kms: &Kms<E>) -> Result<(), TlsErr
     // The CA key goes out of scope here and is never written anywhere.
     drop(issuer);
 
-    let key_der = SecretBytes::new(server_key.serialize_der());
-    let sealed = kms
-        .seal_local(SEAL_PURPOSE, key_der.expose_secret())
-        .map_err(TlsError::Sealed)?;
-    write_atomically(&dir.join("server-key.sealed"), &sealed)?;
+    let stored = match custody {
+        KeyCustody::Sealed(kms) => {
+            let key_der = SecretBytes::new(server_key.serialize_der());
+            kms.seal_local(SEAL_PURPOSE, key_der.expose_secret())
+                .map_err(TlsError::Sealed)?
+        }
+        KeyCustody::OwnerOnlyFile => zeroize::Zeroizing::new(server_key.serialize_pem())
+            .as_bytes()
+            .to_vec(),
+    };
+    let stored = zeroize::Zeroizing::new(stored);
+    write_atomically(&dir.join(key_file(&custody)), &stored)?;
     write_atomically(
         &dir.join("server.pem"),
         format!("{}{}", server_cert.pem(), ca_cert.pem()).as_bytes(),

@@ -5,6 +5,9 @@
 //! - `custos account create|list` manages the accounts of a stopped
 //!   server's data directory.
 //! - `custos audit verify` checks the audit log's hash chain.
+//! - `custos operator init|status|unseal|seal` ([`operator`]) makes a
+//!   store opened by Shamir shares, and seals and unseals a running
+//!   server.
 //! - `custos encrypt`, `custos decrypt` and `custos inspect` ([`files`])
 //!   encrypt files and streams in the AWS Encryption SDK message format,
 //!   under keys in Custos or any AWS KMS ([`aws_kms`]) or local raw keys.
@@ -15,6 +18,7 @@
 
 mod aws_kms;
 mod files;
+mod operator;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -51,6 +55,8 @@ enum Command {
     Account(AccountArgs),
     /// The audit trail: verify its hash chain.
     Audit(AuditArgs),
+    /// Seal and unseal a server; make a store opened by operators' shares.
+    Operator(operator::OperatorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -153,8 +159,9 @@ struct ServerArgs {
     #[arg(long, env = "CUSTOS_BOOTSTRAP_SECRET_ACCESS_KEY_FILE")]
     bootstrap_secret_access_key_file: Option<PathBuf>,
     /// Where the root key comes from: `file` (a development key file in the
-    /// data directory) or `passphrase` (CUSTOS_ROOT_PASSPHRASE or
-    /// --root-passphrase-file) [default: file].
+    /// data directory), `passphrase` (CUSTOS_ROOT_PASSPHRASE or
+    /// --root-passphrase-file), `pkcs11`, `kms`, or `shares` (start sealed;
+    /// see `custos operator init`) [default: file].
     #[arg(long, env = "CUSTOS_ROOT_KEY")]
     root_key: Option<String>,
     /// File holding the root passphrase (mode 0600).
@@ -226,7 +233,7 @@ fn main() -> ExitCode {
     // open the store) keep them out of core dumps and other users' reach.
     if matches!(
         cli.command,
-        Command::Server(_) | Command::Account(_) | Command::Audit(_)
+        Command::Server(_) | Command::Account(_) | Command::Audit(_) | Command::Operator(_)
     ) && let Err(e) = harden_process()
     {
         eprintln!("custos: {e:#}");
@@ -239,6 +246,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => files::inspect::run(args),
         Command::Account(args) => run_account(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => run_audit(args),
+        Command::Operator(args) => operator::run(args),
     };
     match result {
         Ok(code) => code,
@@ -399,7 +407,7 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 /// The configuration of a command that works on a stopped server's data
 /// directory: the file, if given, and the data directory over it.
-fn offline_config(
+pub(crate) fn offline_config(
     config: Option<&std::path::Path>,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<Config> {
@@ -517,11 +525,17 @@ fn print_banner(r: &custos_server::Running, data_dir: &std::path::Path) -> anyho
     // The AWS CLI v1 reads AWS_DEFAULT_REGION; the SDKs read AWS_REGION.
     writeln!(out, "export AWS_REGION={region}")?;
     writeln!(out, "export AWS_DEFAULT_REGION={region}")?;
-    writeln!(
-        out,
-        "export AWS_ACCESS_KEY_ID={}",
-        r.bootstrap_access_key_id
-    )?;
+    let Some(access_key_id) = &r.bootstrap_access_key_id else {
+        writeln!(
+            out,
+            "# SEALED: enter the shares with `custos operator unseal` (socket {}); the \
+             credentials are those `custos operator init` printed.",
+            r.operator_socket.display()
+        )?;
+        out.flush()?;
+        return Ok(());
+    };
+    writeln!(out, "export AWS_ACCESS_KEY_ID={access_key_id}")?;
     match &r.bootstrap_secret {
         Some(secret) => {
             let shown = String::from_utf8_lossy(secret.expose_secret());

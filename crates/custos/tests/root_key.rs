@@ -429,3 +429,226 @@ fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
     let wrong = refused(dir.path(), &other, &env);
     assert!(wrong.contains("does not unwrap"), "{wrong}");
 }
+
+/// `custos operator <args> --data-dir <dir>`, with `stdin` as its input.
+fn operator(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .arg("operator")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("custos runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write share");
+    drop(input);
+    child.wait_with_output().expect("custos ends")
+}
+
+/// `custos operator init` into a new data directory: the directory, the
+/// shares, and the bootstrap credentials it printed.
+fn init_shares(
+    shares: u8,
+    threshold: u8,
+) -> (tempfile::TempDir, Vec<String>, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().expect("data");
+    let out = operator(
+        dir.path(),
+        &[
+            "init",
+            "--shares",
+            &shares.to_string(),
+            "--threshold",
+            &threshold.to_string(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "init: {out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let shares = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("Share ")?
+                .split_once(": ")
+                .map(|(_, s)| s.to_owned())
+        })
+        .collect();
+    let env = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    (dir, shares, env)
+}
+
+/// Enters `share`; what `custos operator unseal` printed, and its stderr.
+fn unseal(dir: &Path, share: &str) -> (bool, String, String) {
+    let out = operator(dir, &["unseal"], &format!("{share}\n"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Whether a KMS request is refused as AWS refuses an unavailable key.
+fn refused_as_sealed(server: &common::Server, home: &Path) -> bool {
+    let out = common::with_env("aws", Some(server), home)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .args(["kms", "list-keys"])
+        .output()
+        .expect("aws runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    !out.status.success() && stderr.contains("KeyUnavailableException") && stderr.contains("sealed")
+}
+
+#[test]
+fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let home = tempfile::tempdir().expect("home");
+    let (dir, shares, creds) = init_shares(5, 3);
+    assert_eq!(shares.len(), 5);
+    let (_, foreign, _) = init_shares(5, 3);
+
+    let mut server = start_server_with(dir, &["--root-key", "shares"], &[]);
+    server.env.extend(creds);
+    assert!(
+        server.banner.iter().any(|l| l.trim() == "root key: shares")
+            && server.banner.iter().any(|l| l.starts_with("# SEALED")),
+        "{:?}",
+        server.banner
+    );
+    let data = server.data_dir().to_owned();
+    assert!(refused_as_sealed(&server, home.path()));
+    let status = operator(&data, &["status"], "");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).trim(),
+        "sealed (root key: shares); unseal progress 0/3 (5 shares exist)"
+    );
+
+    // A mistyped share, another installation's and a repeated one are
+    // named and not counted.
+    let mut typo = shares[0].clone();
+    typo.replace_range(20..21, if &typo[20..21] == "a" { "b" } else { "a" });
+    let (ok, _, err) = unseal(&data, &typo);
+    assert!(!ok && err.contains("mistyped"), "{err}");
+    let (ok, _, err) = unseal(&data, &foreign[1]);
+    assert!(
+        !ok && err.contains("share 2 is not one of this installation's shares"),
+        "{err}"
+    );
+    let (ok, said, _) = unseal(&data, &shares[0]);
+    assert!(
+        ok && said.ends_with("progress 1/3 (5 shares exist)"),
+        "{said}"
+    );
+    let (ok, _, err) = unseal(&data, &shares[0]);
+    assert!(!ok && err.contains("share 1 was already entered"), "{err}");
+    let (ok, said, _) = unseal(&data, &shares[2]);
+    assert!(ok && said.contains("progress 2/3"), "{said}");
+    // Two shares open nothing.
+    assert!(refused_as_sealed(&server, home.path()));
+    let (ok, said, _) = unseal(&data, &shares[4]);
+    assert!(ok && said == "unsealed (root key: shares)", "{said}");
+
+    let key = create_key(&server, home.path());
+    let plain = home.path().join("plain");
+    std::fs::write(&plain, b"behind three shares").expect("write");
+    let blob = aws_kms(
+        &server,
+        home.path(),
+        &[
+            "encrypt",
+            "--key-id",
+            &key,
+            "--plaintext",
+            &format!("fileb://{}", plain.display()),
+        ],
+    )["CiphertextBlob"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let blob_file = home.path().join("blob");
+    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
+    let blob_arg = format!("fileb://{}", blob_file.display());
+    let decrypts = |server: &common::Server| {
+        let back = aws_kms(
+            server,
+            home.path(),
+            &["decrypt", "--ciphertext-blob", &blob_arg],
+        )["Plaintext"]
+            .as_str()
+            .expect("plaintext")
+            .to_owned();
+        b64.decode(back).expect("base64") == b"behind three shares"
+    };
+    assert!(decrypts(&server));
+
+    // Sealed by an operator: refused again until three more shares.
+    let sealed = operator(&data, &["seal"], "");
+    assert!(sealed.status.success(), "{sealed:?}");
+    assert!(refused_as_sealed(&server, home.path()));
+    for share in [&shares[1], &shares[3]] {
+        assert!(unseal(&data, share).0);
+    }
+    assert!(refused_as_sealed(&server, home.path()));
+    assert!(unseal(&data, &shares[4]).0);
+    assert!(decrypts(&server));
+
+    // A restart starts sealed; yet another three open it.
+    let creds: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .map(|k| ((*k).to_owned(), server.env[*k].clone()))
+        .collect();
+    let dir = server.stop_gracefully();
+    assert!(
+        !dir.path()
+            .join(custos_server::operator::SOCKET_NAME)
+            .exists()
+    );
+    let mut server = start_server_with(dir, &["--root-key", "shares"], &[]);
+    server.env.extend(creds);
+    let data = server.data_dir().to_owned();
+    assert!(refused_as_sealed(&server, home.path()));
+    for share in &shares[..3] {
+        assert!(unseal(&data, share).0);
+    }
+    assert!(decrypts(&server));
+
+    // Nothing in the data directory is a share or the root key: the
+    // audit log records the operators' seals and unseals, by user id.
+    let dir = server.stop_gracefully();
+    let verified = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("custos runs");
+    assert!(verified.status.success(), "{verified:?}");
+    let mut log = Vec::new();
+    for entry in std::fs::read_dir(dir.path().join("audit")).expect("audit dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "log") {
+            log.extend(std::fs::read(&path).expect("read log"));
+        }
+    }
+    let log = String::from_utf8_lossy(&log);
+    assert_eq!(log.matches(r#""eventName":"Unseal""#).count(), 3);
+    assert_eq!(log.matches(r#""eventName":"Seal""#).count(), 1);
+    assert!(log.contains(r#""principalId":"uid:"#));
+    for file in common::tree(dir.path()) {
+        let bytes = std::fs::read(dir.path().join(&file)).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        for share in &shares {
+            // The share's value, in hex as printed and as raw bytes.
+            let hex_part = &share["custos-share-1-".len() + 4..share.len() - 8];
+            let raw = hex::decode(hex_part).expect("hex");
+            assert!(!text.contains(hex_part), "{file}");
+            assert!(!bytes.windows(raw.len()).any(|w| w == raw), "{file}");
+        }
+    }
+}

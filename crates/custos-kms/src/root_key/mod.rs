@@ -16,10 +16,14 @@
 //!   store without it.
 //! - [`pkcs11::Pkcs11Provider`]: an AES key inside an HSM (PKCS#11), which
 //!   wraps the store key itself; the root key never leaves the token.
+//! - [`shares::SharesRoot`]: a random root key split into Shamir shares
+//!   held by operators; rebuilt in memory by [`shares::Unsealer`] when
+//!   enough of them are entered into a sealed server.
 
 pub mod file;
 pub mod passphrase;
 pub mod pkcs11;
+pub mod shares;
 
 use std::fmt;
 

@@ -50,6 +50,11 @@ impl Server {
         std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"))
     }
 
+    /// The server's data directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The server's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
@@ -122,7 +127,8 @@ pub(crate) fn start_server_with(
             env.insert(k.to_owned(), v.to_owned());
         }
         done = env.contains_key("AWS_SECRET_ACCESS_KEY")
-            || line.starts_with("# AWS_SECRET_ACCESS_KEY:");
+            || line.starts_with("# AWS_SECRET_ACCESS_KEY:")
+            || line.starts_with("# SEALED:");
         banner.push(line);
     }
     Server {

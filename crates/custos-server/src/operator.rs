@@ -1,0 +1,151 @@
+//! The operator socket: a Unix socket in the data directory
+//! (`operator.sock`, mode 0600) through which `custos operator status`,
+//! `unseal` and `seal` reach a running server.
+//!
+//! Why a local socket rather than an HTTPS endpoint: unsealing happens
+//! before any identity can be verified (the identities are sealed too),
+//! so the only authentication available is the operating system's. Only
+//! the data directory's owner (and root) may connect; the kernel's peer
+//! credentials are checked on every connection, and the user id is what
+//! the audit log records as the operator.
+//!
+//! The protocol is one line each way: a command (`status`, `seal`,
+//! `unseal`, `unseal <share>`), then a JSON answer (see [`Reply`]).
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+use crate::seal::{Node, SealStatus};
+
+/// The longest command line read (a share is about 100 characters).
+const MAX_LINE: u64 = 4096;
+/// How long a client may take to send its command.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The socket's name in the data directory.
+pub const SOCKET_NAME: &str = "operator.sock";
+
+/// The answer to one command.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Reply {
+    /// Why the command failed; absent on success.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    pub status: SealStatus,
+}
+
+/// Binds the socket (replacing a stale one: the store's lock, taken
+/// first, proves no other server uses this data directory) readable and
+/// writable by its owner only.
+pub(crate) fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Answers operators until shutdown.
+pub(crate) async fn serve(
+    listener: UnixListener,
+    node: Arc<Node>,
+    owner_uid: u32,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let node = Arc::clone(&node);
+                    tokio::spawn(async move { one(stream, &node, owner_uid).await });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "operator socket: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn one(stream: UnixStream, node: &Node, owner_uid: u32) {
+    let uid = match stream.peer_cred() {
+        Ok(cred) => cred.uid(),
+        Err(_) => return,
+    };
+    if uid != owner_uid && uid != 0 {
+        tracing::warn!(uid, "operator socket: connection from another user refused");
+        return;
+    }
+    let operator = format!("uid:{uid}");
+    let (read, mut write) = stream.into_split();
+    let mut line = Zeroizing::new(Vec::new());
+    let mut reader = BufReader::new(read.take(MAX_LINE));
+    let got = tokio::time::timeout(READ_TIMEOUT, reader.read_until(b'\n', &mut line)).await;
+    if !matches!(got, Ok(Ok(n)) if n > 0) {
+        return;
+    }
+    let reply = command(node, trim(&line), &operator).await;
+    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+    out.push(b'\n');
+    let _ = write.write_all(&out).await;
+}
+
+fn trim(line: &[u8]) -> &[u8] {
+    line.trim_ascii()
+}
+
+async fn command(node: &Node, line: &[u8], operator: &str) -> Reply {
+    let (verb, rest) = match line.iter().position(|b| *b == b' ') {
+        Some(i) => (&line[..i], Some(line[i + 1..].trim_ascii())),
+        None => (line, None),
+    };
+    let result = match verb {
+        b"status" => Ok(node.status().await),
+        b"seal" => Ok(node.seal(operator).await),
+        b"unseal" => node
+            .unseal(rest.filter(|r| !r.is_empty()), operator)
+            .await
+            .map_err(|e| e.to_string()),
+        _ => Err("unknown command (status, unseal, seal)".to_owned()),
+    };
+    match result {
+        Ok(status) => Reply {
+            error: None,
+            status,
+        },
+        Err(error) => Reply {
+            error: Some(error),
+            status: node.status().await,
+        },
+    }
+}
+
+/// Sends one command to the server whose operator socket is `path`
+/// (for `custos operator`).
+pub async fn request(path: &Path, command: &[u8]) -> std::io::Result<Reply> {
+    let mut stream = UnixStream::connect(path).await?;
+    let mut line = Zeroizing::new(command.to_vec());
+    line.push(b'\n');
+    stream.write_all(&line).await?;
+    let mut answer = Vec::new();
+    stream.take(1 << 20).read_to_end(&mut answer).await?;
+    serde_json::from_slice(&answer).map_err(|_| {
+        std::io::Error::other("the server's answer is not understood (is it a Custos server?)")
+    })
+}
+
+/// The user id owning `dir`: who may use the operator socket besides root.
+pub(crate) fn owner_of(dir: &Path) -> std::io::Result<u32> {
+    Ok(std::fs::metadata(dir)?.uid())
+}

@@ -1,0 +1,202 @@
+//! `custos operator`: make a store opened by Shamir shares, and seal,
+//! unseal and inspect a running server through its operator socket.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use custos_crypto::SecretBytes;
+use custos_server::seal::SealStatus;
+
+#[derive(Debug, Args)]
+pub(crate) struct OperatorArgs {
+    #[command(subcommand)]
+    action: OperatorAction,
+    /// TOML configuration file.
+    #[arg(long, env = "CUSTOS_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./custos-data].
+    #[arg(long, env = "CUSTOS_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// The server's operator socket [default: <data dir>/operator.sock].
+    #[arg(long, env = "CUSTOS_OPERATOR_SOCKET", global = true)]
+    socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorAction {
+    /// Make a new store in an empty data directory, its root key split
+    /// into shares, and print the shares once; start the server with
+    /// `--root-key shares` and unseal it with `custos operator unseal`.
+    Init {
+        /// How many shares to make (at most 255).
+        #[arg(long)]
+        shares: u8,
+        /// How many of them unseal the server (at least 2).
+        #[arg(long)]
+        threshold: u8,
+        /// The 12-digit account id [default: generated].
+        #[arg(long)]
+        account_id: Option<String>,
+    },
+    /// Say whether the server is sealed, and how far an unseal has come.
+    Status,
+    /// Enter one share, read from standard input (not echoed on a
+    /// terminal); the server opens when enough are in. With a provider
+    /// that needs no shares, opens a server sealed by `custos operator
+    /// seal` again.
+    Unseal,
+    /// Seal the server: every request is refused and the keys are wiped
+    /// from its memory until it is unsealed.
+    Seal,
+}
+
+pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::offline_config(args.config.as_deref(), args.data_dir)?;
+    let socket = args
+        .socket
+        .unwrap_or_else(|| config.data_dir.join(custos_server::operator::SOCKET_NAME));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let command: SecretBytes = match args.action {
+        OperatorAction::Init {
+            shares,
+            threshold,
+            account_id,
+        } => {
+            let mut config = config;
+            if let Some(a) = account_id {
+                config.account_id = Some(
+                    custos_kms::AccountId::parse(&a)
+                        .with_context(|| format!("{a} is not a 12-digit account id"))?,
+                );
+            }
+            let done = runtime
+                .block_on(custos_server::init_shares(&config, threshold, shares))
+                .context("cannot initialise the store")?;
+            print_init(&done, &config.data_dir)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        OperatorAction::Status => SecretBytes::from_slice(b"status"),
+        OperatorAction::Seal => SecretBytes::from_slice(b"seal"),
+        OperatorAction::Unseal => {
+            let share = read_share()?;
+            let mut line = b"unseal ".to_vec();
+            line.extend_from_slice(share.expose_secret());
+            SecretBytes::new(line)
+        }
+    };
+    let reply = runtime
+        .block_on(custos_server::operator::request(
+            &socket,
+            command.expose_secret(),
+        ))
+        .with_context(|| {
+            format!(
+                "cannot reach the server's operator socket {} (is the server running, \
+                 and are you its user?)",
+                socket.display()
+            )
+        })?;
+    println!("{}", describe(&reply.status));
+    match reply.error {
+        Some(e) => {
+            eprintln!("custos: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn describe(s: &SealStatus) -> String {
+    let state = if s.sealed { "sealed" } else { "unsealed" };
+    match (s.progress, s.threshold, s.shares) {
+        (Some(p), Some(t), Some(n)) => format!(
+            "{state} (root key: {}); unseal progress {p}/{t} ({n} shares exist)",
+            s.provider
+        ),
+        _ => format!("{state} (root key: {})", s.provider),
+    }
+}
+
+/// One share from standard input; on a terminal, asked for without echo.
+fn read_share() -> anyhow::Result<SecretBytes> {
+    let stdin = std::io::stdin();
+    let terminal = rustix::termios::isatty(&stdin);
+    let saved = if terminal {
+        eprint!("Share (not shown): ");
+        let _ = std::io::stderr().flush();
+        let saved = rustix::termios::tcgetattr(&stdin).context("cannot read the terminal")?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet)
+            .context("cannot turn the terminal's echo off")?;
+        Some(saved)
+    } else {
+        None
+    };
+    let mut line = SecretBytes::new(Vec::new());
+    let read = stdin.lock().read_until(b'\n', line.expose_secret_mut());
+    if let Some(saved) = saved {
+        let _ = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &saved);
+        eprintln!();
+    }
+    read.context("cannot read the share")?;
+    let trimmed = SecretBytes::from_slice(line.expose_secret().trim_ascii());
+    anyhow::ensure!(!trimmed.is_empty(), "no share given on standard input");
+    Ok(trimmed)
+}
+
+fn print_init(done: &custos_server::Initialised, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Custos store made in {} (account {}).",
+        data_dir.display(),
+        done.account_id
+    )?;
+    writeln!(
+        out,
+        "Its root key is split into {} shares; any {} of them unseal the server. Each is \
+         shown once, now: give each to a different operator, and keep none beside the data.",
+        done.shares.len(),
+        done.threshold
+    )?;
+    writeln!(out)?;
+    for (i, share) in done.shares.iter().enumerate() {
+        writeln!(
+            out,
+            "Share {} of {}: {}",
+            i + 1,
+            done.shares.len(),
+            String::from_utf8_lossy(share.expose_secret())
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "The bootstrap administrator:")?;
+    writeln!(
+        out,
+        "export AWS_ACCESS_KEY_ID={}",
+        done.bootstrap_access_key_id
+    )?;
+    if let Some(secret) = &done.bootstrap_secret {
+        writeln!(
+            out,
+            "export AWS_SECRET_ACCESS_KEY={}",
+            String::from_utf8_lossy(secret.expose_secret())
+        )?;
+        writeln!(out, "# The secret access key is shown once; store it now.")?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Next: custos server --root-key shares …, then `custos operator unseal` {} times.",
+        done.threshold
+    )?;
+    out.flush()?;
+    Ok(())
+}

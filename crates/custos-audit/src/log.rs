@@ -261,6 +261,14 @@ impl AuditLog {
         Ok(())
     }
 
+    /// The chain's head: the last durable record's sequence number and
+    /// hash (`None` when auditing is off).
+    pub fn head(&self) -> Option<(u64, [u8; 32])> {
+        let inner = self.inner.as_ref()?;
+        let writer = lock(&inner.writer);
+        Some((writer.seq, writer.head))
+    }
+
     /// A log that records nothing: only for a benchmark of the server
     /// without auditing, chosen explicitly and announced at start.
     pub fn disabled() -> AuditLog {

@@ -17,6 +17,7 @@
 //! - [`ciphertext`]: the ciphertext blob format.
 //! - [`seal`]: how secrets are sealed under the store key before storage.
 //! - [`root_key`]: root-key providers, which wrap the store key.
+//! - [`backup`]: sealed backups of the whole store, and their restore.
 //! - [`authz`]: the authorization step every operation passes through.
 //! - `grants`: grants, stored sealed, consulted when policies alone refuse.
 //! - [`keys`]: loading, resolving and storing keys and their material.
@@ -36,6 +37,7 @@
 
 pub(crate) mod algorithms;
 pub mod authz;
+pub mod backup;
 pub mod ciphertext;
 pub use custos_store::clock;
 pub mod context;

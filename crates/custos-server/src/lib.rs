@@ -89,6 +89,19 @@ pub enum StartError {
     SharesNeeded,
     #[error("this data directory already has a store")]
     AlreadyInitialised,
+    #[error(transparent)]
+    Backup(#[from] custos_kms::backup::BackupError),
+    #[error("{0}")]
+    Share(#[from] shares::ShareError),
+    #[error(
+        "the backup's root key is split into shares: {needed} of them are needed, {given} were given"
+    )]
+    TooFewShares { needed: u8, given: usize },
+    #[error(
+        "the development root key is never in a backup: copy root.key of the original data \
+         directory into {0} first"
+    )]
+    NoRootKeyFile(String),
     #[error("cannot open the operator socket {}: {source}", path.display())]
     OperatorSocket {
         path: PathBuf,
@@ -625,4 +638,58 @@ pub async fn init_shares(
         bootstrap_access_key_id: admin.access_key_id,
         bootstrap_secret: admin.new_secret,
     })
+}
+
+/// `custos restore`: writes `backup` into a data directory that holds no
+/// store, after opening it with the configured root key, or, for a backup
+/// taken under the shares provider, with `shares` (at least its threshold).
+/// The store is written in one transaction; the files it carries (TLS,
+/// audit signing key) are written after it.
+pub async fn restore(
+    config: &Config,
+    backup: &[u8],
+    given: &[SecretBytes],
+) -> Result<custos_kms::backup::Restored, StartError> {
+    let (header, _) = custos_kms::backup::read_header(backup)?;
+    let kind = header.root_key_kind()?;
+    create_private_dir(&config.data_dir)?;
+    let root: Arc<dyn RootKeyProvider> = if kind == shares::KIND {
+        let mut unsealer = shares::Unsealer::new(&header.wrapped_store_key()?)?;
+        for share in given {
+            unsealer.add(share.expose_secret())?;
+        }
+        let progress = unsealer.progress();
+        match unsealer.root()? {
+            Some(root) => Arc::new(root),
+            None => {
+                return Err(StartError::TooFewShares {
+                    needed: progress.threshold,
+                    given: given.len(),
+                });
+            }
+        }
+    } else {
+        if matches!(config.root_key, config::RootKeySource::DevelopmentFile)
+            && !config.data_dir.join("root.key").exists()
+        {
+            return Err(StartError::NoRootKeyFile(
+                config.data_dir.display().to_string(),
+            ));
+        }
+        root_provider(config)?
+    };
+    let engine = open_store(&config.data_dir)?;
+    let restored = custos_kms::backup::restore(&engine, root.as_ref(), backup).await?;
+    for file in &restored.files {
+        // Only the files a backup is made of, and only where they belong.
+        if !seal::BACKUP_FILES.contains(&file.name.as_str()) {
+            return Err(custos_kms::backup::BackupError::Corrupt.into());
+        }
+        let path = config.data_dir.join(&file.name);
+        if let Some(parent) = path.parent() {
+            create_private_dir(parent)?;
+        }
+        tls::write_atomically(&path, &file.bytes)?;
+    }
+    Ok(restored)
 }

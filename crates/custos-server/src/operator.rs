@@ -10,7 +10,8 @@
 //! the audit log records as the operator.
 //!
 //! The protocol is one line each way: a command (`status`, `seal`,
-//! `unseal`, `unseal <share>`), then a JSON answer (see [`Reply`]).
+//! `unseal`, `unseal <share>`, `backup`), then a JSON answer (see
+//! [`Reply`]); after a `backup`'s answer come the backup's bytes.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -33,11 +34,19 @@ pub const SOCKET_NAME: &str = "operator.sock";
 
 /// The answer to one command.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reply {
     /// Why the command failed; absent on success.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub status: SealStatus,
+    /// For `backup`: the length of the sealed backup that follows the
+    /// answer's line.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub backup_bytes: Option<u64>,
+    /// What followed the line (the backup).
+    #[serde(skip)]
+    pub data: Vec<u8>,
 }
 
 /// Binds the socket (replacing a stale one: the store's lock, taken
@@ -98,7 +107,9 @@ async fn one(stream: UnixStream, node: &Node, owner_uid: u32) {
     let reply = command(node, trim(&line), &operator).await;
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
-    let _ = write.write_all(&out).await;
+    if write.write_all(&out).await.is_ok() && !reply.data.is_empty() {
+        let _ = write.write_all(&reply.data).await;
+    }
 }
 
 fn trim(line: &[u8]) -> &[u8] {
@@ -110,6 +121,22 @@ async fn command(node: &Node, line: &[u8], operator: &str) -> Reply {
         Some(i) => (&line[..i], Some(line[i + 1..].trim_ascii())),
         None => (line, None),
     };
+    if verb == b"backup" {
+        return match node.backup(operator).await {
+            Ok(data) => Reply {
+                error: None,
+                status: node.status().await,
+                backup_bytes: Some(data.len() as u64),
+                data,
+            },
+            Err(e) => Reply {
+                error: Some(e.to_string()),
+                status: node.status().await,
+                backup_bytes: None,
+                data: Vec::new(),
+            },
+        };
+    }
     let result = match verb {
         b"status" => Ok(node.status().await),
         b"seal" => Ok(node.seal(operator).await),
@@ -117,17 +144,17 @@ async fn command(node: &Node, line: &[u8], operator: &str) -> Reply {
             .unseal(rest.filter(|r| !r.is_empty()), operator)
             .await
             .map_err(|e| e.to_string()),
-        _ => Err("unknown command (status, unseal, seal)".to_owned()),
+        _ => Err("unknown command (status, unseal, seal, backup)".to_owned()),
     };
-    match result {
-        Ok(status) => Reply {
-            error: None,
-            status,
-        },
-        Err(error) => Reply {
-            error: Some(error),
-            status: node.status().await,
-        },
+    let (error, status) = match result {
+        Ok(status) => (None, status),
+        Err(error) => (Some(error), node.status().await),
+    };
+    Reply {
+        error,
+        status,
+        backup_bytes: None,
+        data: Vec::new(),
     }
 }
 
@@ -139,10 +166,19 @@ pub async fn request(path: &Path, command: &[u8]) -> std::io::Result<Reply> {
     line.push(b'\n');
     stream.write_all(&line).await?;
     let mut answer = Vec::new();
-    stream.take(1 << 20).read_to_end(&mut answer).await?;
-    serde_json::from_slice(&answer).map_err(|_| {
-        std::io::Error::other("the server's answer is not understood (is it a Custos server?)")
-    })
+    stream.read_to_end(&mut answer).await?;
+    let not_understood =
+        || std::io::Error::other("the server's answer is not understood (is it a Custos server?)");
+    let end = answer
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(not_understood)?;
+    let mut reply: Reply = serde_json::from_slice(&answer[..end]).map_err(|_| not_understood())?;
+    reply.data = answer.split_off(end + 1);
+    if reply.backup_bytes.unwrap_or(0) != reply.data.len() as u64 {
+        return Err(std::io::Error::other("the server's answer was cut short"));
+    }
+    Ok(reply)
 }
 
 /// The user id owning `dir`: who may use the operator socket besides root.

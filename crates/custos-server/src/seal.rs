@@ -126,7 +126,24 @@ pub enum OperatorError {
     ShareNeeded,
     #[error("the store does not open: {0}")]
     Open(String),
+    #[error("the server is sealed: unseal it first")]
+    Sealed,
+    #[error("the backup failed: {0}")]
+    Backup(String),
 }
+
+/// The files of a data directory that a backup carries besides the store:
+/// the generated TLS certificate and key (so clients' CA bundle stays
+/// valid) and the audit signing key (so digests go on being signed by the
+/// key auditors know). Each is sealed under the store key, or public; the
+/// development root key file is never among them.
+pub const BACKUP_FILES: [&str; 5] = [
+    "tls/ca.pem",
+    "tls/server.pem",
+    "tls/server-key.sealed",
+    "tls/server-key.pem",
+    "audit-signing-key.sealed",
+];
 
 /// The process: its audit log, and its domain while unsealed.
 #[derive(Debug)]
@@ -246,6 +263,42 @@ impl Node {
         *self.open.write().unwrap_or_else(|p| p.into_inner()) = Some(opened.state);
         tracing::info!(%operator, "unsealed");
         Ok(self.status_with(None))
+    }
+
+    /// A sealed backup of everything, taken online; recorded as a
+    /// `Backup` event (no backup leaves unrecorded).
+    pub(crate) async fn backup(&self, operator: &str) -> Result<Vec<u8>, OperatorError> {
+        let state = self.state().ok_or(OperatorError::Sealed)?;
+        let mut files = Vec::new();
+        for name in BACKUP_FILES {
+            match std::fs::read(self.opener.data_dir.join(name)) {
+                Ok(bytes) => files.push(custos_kms::backup::BackupFile {
+                    name: name.to_owned(),
+                    bytes,
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(OperatorError::Backup(format!("{name}: {e}"))),
+            }
+        }
+        let head = self
+            .audit
+            .head()
+            .map(|(seq, hash)| custos_kms::backup::AuditHead {
+                seq,
+                hash: hex::encode(hash),
+            });
+        let bytes = state
+            .kms
+            .backup(files, head)
+            .await
+            .map_err(|e| OperatorError::Backup(e.to_string()))?;
+        let event = crate::audit::operator_event("Backup", &state, operator, self.now_ms());
+        state
+            .record(&event)
+            .await
+            .map_err(|_| OperatorError::Backup("the audit log cannot record it".into()))?;
+        tracing::info!(%operator, bytes = bytes.len(), "backup taken");
+        Ok(bytes)
     }
 
     /// Seals: new requests are refused at once; the store key and every

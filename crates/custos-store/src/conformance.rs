@@ -33,7 +33,8 @@ macro_rules! conformance_tests {
             empty_and_binary_keys,
             large_values_round_trip,
             concurrent_creators_exactly_one_wins,
-            concurrent_compare_and_swap_loses_no_update
+            concurrent_compare_and_swap_loses_no_update,
+            snapshot_is_one_moment_of_every_table
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -333,4 +334,54 @@ pub async fn concurrent_compare_and_swap_loses_no_update<E: Engine + Clone>(e: &
     }
     let v = e.get(Table::Keys, b"counter").await.unwrap().unwrap();
     assert_eq!(u64::from_be_bytes(v.as_slice().try_into().unwrap()), 80);
+}
+
+/// A snapshot holds every table as of one commit: while a writer moves
+/// units between two tables in one batch, every snapshot's total is whole.
+pub async fn snapshot_is_one_moment_of_every_table<E: Engine + Clone>(e: &E) {
+    let put = |a: u64| {
+        let mut b = Batch::new();
+        b.put(Table::Keys, b"a".to_vec(), a.to_be_bytes().to_vec())
+            .put(
+                Table::Grants,
+                b"b".to_vec(),
+                (100 - a).to_be_bytes().to_vec(),
+            );
+        b
+    };
+    e.commit(put(0)).await.unwrap();
+    let mut extra = Batch::new();
+    extra.put(Table::Meta, b"m".to_vec(), b"1".to_vec());
+    e.commit(extra).await.unwrap();
+    let writer = {
+        let e = e.clone();
+        tokio::spawn(async move {
+            for a in 1..=100 {
+                e.commit(put(a)).await.unwrap();
+            }
+        })
+    };
+    let value = |snap: &[(Table, Vec<crate::Entry>)], table: Table, key: &[u8]| -> u64 {
+        let (_, entries) = snap.iter().find(|(t, _)| *t == table).unwrap();
+        let (_, v) = entries.iter().find(|(k, _)| k == key).unwrap();
+        u64::from_be_bytes(v.as_slice().try_into().unwrap())
+    };
+    let mut seen = 0;
+    while !writer.is_finished() || seen == 0 {
+        let snap = e.snapshot().await.unwrap();
+        assert_eq!(
+            snap.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+            Table::ALL.to_vec()
+        );
+        assert_eq!(
+            value(&snap, Table::Keys, b"a") + value(&snap, Table::Grants, b"b"),
+            100
+        );
+        seen += 1;
+    }
+    writer.await.unwrap();
+    let last = e.snapshot().await.unwrap();
+    assert_eq!(value(&last, Table::Keys, b"a"), 100);
+    let (_, meta) = last.iter().find(|(t, _)| *t == Table::Meta).unwrap();
+    assert_eq!(meta, &vec![(b"m".to_vec(), b"1".to_vec())]);
 }

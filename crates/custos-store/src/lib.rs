@@ -214,4 +214,10 @@ pub trait Engine: Send + Sync + 'static {
     /// Applies `batch` atomically and durably, or returns
     /// [`StoreError::Conflict`] without writing anything.
     fn commit(&self, batch: Batch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every entry of every table as of one moment (no commit is half in
+    /// it), table by table in [`Table::ALL`] order, keys ascending: what an
+    /// online backup copies.
+    fn snapshot(&self)
+    -> impl Future<Output = Result<Vec<(Table, Vec<Entry>)>, StoreError>> + Send;
 }

@@ -144,6 +144,30 @@ impl Engine for RedbEngine {
         self.scan_blocking(table, prefix, after, limit)
     }
 
+    async fn snapshot(&self) -> Result<Vec<(Table, Vec<Entry>)>, StoreError> {
+        // One read transaction: redb's MVCC gives every table as of the
+        // same commit, without blocking writers.
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = this.db.begin_read().map_err(StoreError::engine)?;
+            let mut out = Vec::with_capacity(Table::ALL.len());
+            for table in Table::ALL {
+                let t = txn
+                    .open_table(definition(table))
+                    .map_err(StoreError::engine)?;
+                let mut entries = Vec::new();
+                for item in t.iter().map_err(StoreError::engine)? {
+                    let (k, v) = item.map_err(StoreError::engine)?;
+                    entries.push((k.value().to_vec(), v.value().to_vec()));
+                }
+                out.push((table, entries));
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(StoreError::engine)?
+    }
+
     async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         // A commit waits for fsync: keep it off the async workers.
         let this = self.clone();

@@ -17,6 +17,7 @@
 //! arguments.
 
 mod aws_kms;
+mod backup;
 mod files;
 mod operator;
 
@@ -57,6 +58,10 @@ enum Command {
     Audit(AuditArgs),
     /// Seal and unseal a server; make a store opened by operators' shares.
     Operator(operator::OperatorArgs),
+    /// Take a sealed backup of a running server (online, consistent).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty data directory.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +238,12 @@ fn main() -> ExitCode {
     // open the store) keep them out of core dumps and other users' reach.
     if matches!(
         cli.command,
-        Command::Server(_) | Command::Account(_) | Command::Audit(_) | Command::Operator(_)
+        Command::Server(_)
+            | Command::Account(_)
+            | Command::Audit(_)
+            | Command::Operator(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
     ) && let Err(e) = harden_process()
     {
         eprintln!("custos: {e:#}");
@@ -247,6 +257,8 @@ fn main() -> ExitCode {
         Command::Account(args) => run_account(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => run_audit(args),
         Command::Operator(args) => operator::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
     };
     match result {
         Ok(code) => code,
@@ -340,7 +352,7 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let dir = match args.dir {
         Some(dir) => dir,
-        None => offline_config(args.config.as_deref(), args.data_dir)?
+        None => offline_config(args.config.as_deref(), args.data_dir, None)?
             .audit_dir
             .context("auditing is off in this configuration: there is no log to verify")?,
     };
@@ -410,6 +422,7 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn offline_config(
     config: Option<&std::path::Path>,
     data_dir: Option<PathBuf>,
+    root_key: Option<String>,
 ) -> anyhow::Result<Config> {
     let file = match config {
         Some(path) => ConfigFile::load(path)?,
@@ -420,7 +433,7 @@ pub(crate) fn offline_config(
         Overrides {
             data_dir,
             // The root key as the server is given it.
-            root_key: std::env::var("CUSTOS_ROOT_KEY").ok(),
+            root_key: root_key.or_else(|| std::env::var("CUSTOS_ROOT_KEY").ok()),
             root_passphrase: passphrase_from_env(),
             root_passphrase_file: std::env::var_os("CUSTOS_ROOT_PASSPHRASE_FILE")
                 .map(PathBuf::from),
@@ -438,7 +451,7 @@ pub(crate) fn offline_config(
 }
 
 fn run_account(args: AccountArgs) -> anyhow::Result<()> {
-    let config = offline_config(args.config.as_deref(), args.data_dir)?;
+    let config = offline_config(args.config.as_deref(), args.data_dir, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

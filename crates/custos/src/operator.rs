@@ -54,7 +54,7 @@ enum OperatorAction {
 }
 
 pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
-    let config = crate::offline_config(args.config.as_deref(), args.data_dir)?;
+    let config = crate::offline_config(args.config.as_deref(), args.data_dir, None)?;
     let socket = args
         .socket
         .unwrap_or_else(|| config.data_dir.join(custos_server::operator::SOCKET_NAME));

@@ -620,8 +620,51 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
     }
     assert!(decrypts(&server));
 
+    // A backup, taken online; restored elsewhere, it opens only with
+    // shares of this installation, and a restored server starts sealed.
+    let backup = home.path().join("custos.backup");
+    let taken = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["backup", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&backup)
+        .output()
+        .expect("custos runs");
+    assert!(taken.status.success(), "{taken:?}");
+    let restore = |target: &Path, input: &str| {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+            .args(["restore", "--from"])
+            .arg(&backup)
+            .arg("--data-dir")
+            .arg(target)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("custos runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("shares");
+        drop(stdin);
+        child.wait_with_output().expect("custos ends")
+    };
+    let elsewhere = tempfile::tempdir().expect("restore target");
+    let two = restore(elsewhere.path(), &format!("{}\n{}\n", shares[0], shares[4]));
+    assert!(
+        String::from_utf8_lossy(&two.stderr).contains("3 of them are needed, 2 were given"),
+        "{two:?}"
+    );
+    let wrong = restore(elsewhere.path(), &format!("{}\n", foreign[0]));
+    assert!(!wrong.status.success());
+    let three = restore(
+        elsewhere.path(),
+        &format!("{}\n{}\n{}\n", shares[0], shares[2], shares[4]),
+    );
+    assert!(three.status.success(), "{three:?}");
+
     // Nothing in the data directory is a share or the root key: the
     // audit log records the operators' seals and unseals, by user id.
+    let server_env = server.env.clone();
     let dir = server.stop_gracefully();
     let verified = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["audit", "verify", "--data-dir"])
@@ -651,4 +694,16 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
             assert!(!bytes.windows(raw.len()).any(|w| w == raw), "{file}");
         }
     }
+    let creds: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .map(|k| ((*k).to_owned(), server_env[*k].clone()))
+        .collect();
+    let mut restored = start_server_with(elsewhere, &["--root-key", "shares"], &[]);
+    restored.env.extend(creds);
+    let data = restored.data_dir().to_owned();
+    assert!(refused_as_sealed(&restored, home.path()));
+    for share in &shares[1..4] {
+        assert!(unseal(&data, share).0);
+    }
+    assert!(decrypts(&restored));
 }

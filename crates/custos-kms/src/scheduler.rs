@@ -30,6 +30,9 @@ const CLOCK_ROW: &[u8] = b"scheduler-clock";
 const CLOCK_FORMAT: u32 = 1;
 /// Rows read per scan.
 const CHUNK: usize = 256;
+/// Present while deleted material may still sit in the engine's free
+/// pages (see [`Engine::purge`]).
+const PURGE_PENDING: &[u8] = b"purge-pending";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ClockRecord {
@@ -42,6 +45,8 @@ struct ClockRecord {
 pub struct WorkDone {
     pub deleted: usize,
     pub rotated: usize,
+    /// Whether the engine purged deleted rows from its storage.
+    pub purged: bool,
     /// Each action, for the audit trail (the server records them).
     pub actions: Vec<ScheduledAction>,
 }
@@ -160,6 +165,22 @@ impl<E: Engine> Kms<E> {
                 break;
             }
         }
+        // Deleted material is gone from the store's pages only once the
+        // engine purges them; a marker written with each deletion makes a
+        // purge that a crash interrupted happen at the next pass.
+        if let Some(marker) = self.engine().get(Table::Meta, PURGE_PENDING).await? {
+            self.engine().purge().await?;
+            let mut batch = Batch::new();
+            batch
+                .require_equals(Table::Meta, PURGE_PENDING, marker)
+                .delete(Table::Meta, PURGE_PENDING);
+            match self.engine().commit(batch).await {
+                // Another deletion since: purged again next pass.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            done.purged = true;
+        }
         if done.deleted + done.rotated > 0 {
             tracing::info!(
                 deleted = done.deleted,
@@ -178,7 +199,14 @@ impl<E: Engine> Kms<E> {
         let mut batch = Batch::new();
         batch
             .require_equals(Table::Keys, row.clone(), record_bytes)
-            .delete(Table::Keys, row);
+            .delete(Table::Keys, row)
+            // A fresh value each time, so that a purge's clearing of the
+            // marker cannot swallow a deletion made while it ran.
+            .put(
+                Table::Meta,
+                PURGE_PENDING,
+                custos_crypto::rand::array::<16>()?.to_vec(),
+            );
         let material_prefix = format!("{}/{}/", key.region, key.key_id).into_bytes();
         for (material_row, _) in self
             .engine()

@@ -34,7 +34,8 @@ macro_rules! conformance_tests {
             large_values_round_trip,
             concurrent_creators_exactly_one_wins,
             concurrent_compare_and_swap_loses_no_update,
-            snapshot_is_one_moment_of_every_table
+            snapshot_is_one_moment_of_every_table,
+            purge_keeps_every_live_row_and_loses_no_concurrent_write
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -384,4 +385,58 @@ pub async fn snapshot_is_one_moment_of_every_table<E: Engine + Clone>(e: &E) {
     assert_eq!(value(&last, Table::Keys, b"a"), 100);
     let (_, meta) = last.iter().find(|(t, _)| *t == Table::Meta).unwrap();
     assert_eq!(meta, &vec![(b"m".to_vec(), b"1".to_vec())]);
+}
+
+/// A purge changes nothing a reader sees: live rows stay, deleted ones stay
+/// deleted, and writes made while it runs are all there after it.
+pub async fn purge_keeps_every_live_row_and_loses_no_concurrent_write<E: Engine + Clone>(e: &E) {
+    let mut b = Batch::new();
+    for i in 0..200u32 {
+        b.put(
+            Table::Material,
+            i.to_be_bytes().to_vec(),
+            vec![i as u8; 300],
+        );
+    }
+    b.put(Table::Meta, b"m".to_vec(), b"1".to_vec());
+    e.commit(b).await.unwrap();
+    let mut b = Batch::new();
+    for i in (0..200u32).step_by(3) {
+        b.delete(Table::Material, i.to_be_bytes().to_vec());
+    }
+    e.commit(b).await.unwrap();
+    let writer = {
+        let e = e.clone();
+        tokio::spawn(async move {
+            for i in 0..50u32 {
+                let mut b = Batch::new();
+                b.put(Table::Grants, i.to_be_bytes().to_vec(), b"during".to_vec());
+                e.commit(b).await.unwrap();
+            }
+        })
+    };
+    e.purge().await.unwrap();
+    e.purge().await.unwrap();
+    writer.await.unwrap();
+    for i in 0..200u32 {
+        let got = e.get(Table::Material, &i.to_be_bytes()).await.unwrap();
+        if i % 3 == 0 {
+            assert_eq!(got, None, "row {i} was deleted");
+        } else {
+            assert_eq!(got, Some(vec![i as u8; 300]), "row {i}");
+        }
+    }
+    assert_eq!(
+        e.scan(Table::Grants, b"", None, 100).await.unwrap().len(),
+        50
+    );
+    assert_eq!(e.get(Table::Meta, b"m").await.unwrap(), Some(b"1".to_vec()));
+    // Still a working store.
+    let mut b = Batch::new();
+    b.require_absent(Table::Meta, b"after".to_vec()).put(
+        Table::Meta,
+        b"after".to_vec(),
+        b"1".to_vec(),
+    );
+    e.commit(b).await.unwrap();
 }

@@ -220,4 +220,10 @@ pub trait Engine: Send + Sync + 'static {
     /// online backup copies.
     fn snapshot(&self)
     -> impl Future<Output = Result<Vec<(Table, Vec<Entry>)>, StoreError>> + Send;
+
+    /// Makes rows deleted so far unrecoverable from the engine's storage:
+    /// no free page, older copy of a page or log keeps them. Costly (it
+    /// may rewrite everything, holding other transactions meanwhile):
+    /// called after deletions, not per request.
+    fn purge(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -194,6 +194,11 @@ struct ServerArgs {
     /// else CUSTOS_PKCS11_PIN.
     #[arg(long, env = "CUSTOS_PKCS11_PIN_FILE")]
     pkcs11_pin_file: Option<PathBuf>,
+    /// Lock all of the server's memory into RAM (`mlockall`), so that no
+    /// key is ever written to swap. Needs `LimitMEMLOCK=infinity` (or
+    /// `CAP_IPC_LOCK`); the server refuses to start if it cannot.
+    #[arg(long, env = "CUSTOS_MLOCK")]
+    mlock: bool,
 }
 
 /// The PKCS#11 user PIN, from the environment only (never a flag).
@@ -295,7 +300,40 @@ fn harden_process() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Locks the process's memory, present and future, into RAM.
+fn lock_memory() -> anyhow::Result<()> {
+    use rustix::process::{Resource, Rlimit};
+    let limit = rustix::process::getrlimit(Resource::Memlock);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        // Raise the soft limit as far as the hard one allows.
+        let _ = rustix::process::setrlimit(
+            Resource::Memlock,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+    }
+    let limited = rustix::process::getrlimit(Resource::Memlock)
+        .current
+        .is_some();
+    // A limited user without CAP_IPC_LOCK would lock what fits and then
+    // fail allocations later, at an arbitrary point: refuse now instead.
+    if limited && !rustix::process::geteuid().is_root() {
+        anyhow::bail!(
+            "--mlock needs an unlimited RLIMIT_MEMLOCK (systemd: LimitMEMLOCK=infinity; \
+             shell: ulimit -l unlimited) or CAP_IPC_LOCK"
+        );
+    }
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT | rustix::mm::MlockAllFlags::FUTURE)
+        .context("cannot lock the server's memory (mlockall)")?;
+    Ok(())
+}
+
 fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    if args.mlock {
+        lock_memory()?;
+    }
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),

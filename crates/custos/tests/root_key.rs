@@ -211,6 +211,32 @@ fn keys_stay_out_of_core_dumps_and_files_stay_private() {
     assert!(seen >= 8, "{seen} entries");
 }
 
+/// Locked memory, from the kernel's account of the process (kB).
+fn locked_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmLck line")
+}
+
+#[test]
+fn with_mlock_the_servers_memory_is_locked_and_it_serves() {
+    let home = tempfile::tempdir().expect("home");
+    let plain = start_server_with(tempfile::tempdir().expect("data"), &[], &[]);
+    assert_eq!(locked_kb(plain.pid()), 0);
+    drop(plain);
+    let locked = start_server_with(tempfile::tempdir().expect("data"), &["--mlock"], &[]);
+    // At least the binary and the heap: far more than a page or two.
+    assert!(
+        locked_kb(locked.pid()) > 1024,
+        "{}",
+        locked_kb(locked.pid())
+    );
+    create_key(&locked, home.path());
+}
+
 /// Starts a server on a new data directory with the root key of `args`
 /// and `env`, checks the banner names `kind`, encrypts under a new key,
 /// stops it, starts it again the same way and checks the ciphertext

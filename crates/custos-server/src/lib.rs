@@ -337,10 +337,19 @@ async fn open_offline(config: &Config) -> Result<(Kms<RedbEngine>, Iam<RedbEngin
         });
     }
     let root = root_provider(config)?;
-    let engine = open_store(&config.data_dir)?;
+    open_domain(open_store(&config.data_dir)?, root.as_ref(), config).await
+}
+
+/// The KMS and IAM domains of `engine`'s store, opened (or made) with
+/// `root`, for the commands that run without a server.
+async fn open_domain(
+    engine: RedbEngine,
+    root: &dyn RootKeyProvider,
+    config: &Config,
+) -> Result<(Kms<RedbEngine>, Iam<RedbEngine>), StartError> {
     let kms = Kms::open(
         engine.clone(),
-        root.as_ref(),
+        root,
         Settings {
             account_id: config.account_id.clone(),
             regions: config.regions.clone(),
@@ -350,6 +359,15 @@ async fn open_offline(config: &Config) -> Result<(Kms<RedbEngine>, Iam<RedbEngin
     .await?;
     let iam = Iam::new(engine, kms.store_sealer(), kms.shared_clock());
     Ok((kms, iam))
+}
+
+/// The bootstrap credentials the configuration gives, copied.
+pub(crate) fn given_bootstrap(
+    given: &Option<(String, SecretBytes)>,
+) -> Option<(String, SecretBytes)> {
+    given
+        .as_ref()
+        .map(|(id, secret)| (id.clone(), secret.duplicate()))
 }
 
 /// `custos account create`: a new account in a stopped server's data
@@ -612,23 +630,9 @@ pub async fn init_shares(
         return Err(StartError::AlreadyInitialised);
     }
     let (root, shares) = shares::SharesRoot::generate(threshold, count)?;
-    let kms = Kms::open(
-        engine.clone(),
-        &root,
-        Settings {
-            account_id: config.account_id.clone(),
-            regions: config.regions.clone(),
-            clock: Arc::new(SystemClock::new()),
-        },
-    )
-    .await?;
-    let iam = Iam::new(engine, kms.store_sealer(), kms.shared_clock());
-    let given = config
-        .bootstrap
-        .as_ref()
-        .map(|(id, secret)| (id.clone(), secret.duplicate()));
+    let (kms, iam) = open_domain(engine, &root, config).await?;
     let admin = iam
-        .ensure_bootstrap(kms.account(), given)
+        .ensure_bootstrap(kms.account(), given_bootstrap(&config.bootstrap))
         .await
         .map_err(StartError::Bootstrap)?;
     Ok(Initialised {

@@ -70,12 +70,8 @@ impl Opener {
         let directory = Iam::new(self.engine.clone(), kms.store_sealer(), kms.shared_clock());
         let kms = kms.with_principals(Arc::new(directory));
         let iam = Iam::new(self.engine.clone(), kms.store_sealer(), kms.shared_clock());
-        let given = self
-            .bootstrap
-            .as_ref()
-            .map(|(id, secret)| (id.clone(), secret.duplicate()));
         let bootstrap = iam
-            .ensure_bootstrap(kms.account(), given)
+            .ensure_bootstrap(kms.account(), crate::given_bootstrap(&self.bootstrap))
             .await
             .map_err(StartError::Bootstrap)?;
         if !audit.is_disabled() {

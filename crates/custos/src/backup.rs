@@ -46,22 +46,7 @@ pub(crate) struct RestoreArgs {
 
 pub(crate) fn run_backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let config = crate::offline_config(args.config.as_deref(), args.data_dir, None)?;
-    let socket = args
-        .socket
-        .unwrap_or_else(|| config.data_dir.join(custos_server::operator::SOCKET_NAME));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let reply = runtime
-        .block_on(custos_server::operator::request(&socket, b"backup"))
-        .with_context(|| {
-            format!(
-                "cannot reach the server's operator socket {} (is the server running, and are \
-                 you its user?)",
-                socket.display()
-            )
-        })?;
+    let reply = crate::operator::ask_server(&config, args.socket, b"backup")?;
     if let Some(e) = reply.error {
         anyhow::bail!("{e}");
     }
@@ -88,11 +73,7 @@ pub(crate) fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let restored = runtime
+    let restored = crate::operator::runtime()?
         .block_on(custos_server::restore(&config, &backup, &shares))
         .context("cannot restore")?;
     println!(

@@ -53,15 +53,36 @@ enum OperatorAction {
     Seal,
 }
 
-pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
-    let config = crate::offline_config(args.config.as_deref(), args.data_dir, None)?;
-    let socket = args
-        .socket
-        .unwrap_or_else(|| config.data_dir.join(custos_server::operator::SOCKET_NAME));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// A current-thread runtime for one command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .context("cannot start the async runtime")
+}
+
+/// Sends `command` to a running server's operator socket: `socket`, or
+/// the one in the configured data directory.
+pub(crate) fn ask_server(
+    config: &custos_server::Config,
+    socket: Option<PathBuf>,
+    command: &[u8],
+) -> anyhow::Result<custos_server::operator::Reply> {
+    let socket =
+        socket.unwrap_or_else(|| config.data_dir.join(custos_server::operator::SOCKET_NAME));
+    runtime()?
+        .block_on(custos_server::operator::request(&socket, command))
+        .with_context(|| {
+            format!(
+                "cannot reach the server's operator socket {} (is the server running, \
+                 and are you its user?)",
+                socket.display()
+            )
+        })
+}
+
+pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::offline_config(args.config.as_deref(), args.data_dir, None)?;
     let command: SecretBytes = match args.action {
         OperatorAction::Init {
             shares,
@@ -75,7 +96,7 @@ pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("{a} is not a 12-digit account id"))?,
                 );
             }
-            let done = runtime
+            let done = runtime()?
                 .block_on(custos_server::init_shares(&config, threshold, shares))
                 .context("cannot initialise the store")?;
             print_init(&done, &config.data_dir)?;
@@ -90,18 +111,7 @@ pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             SecretBytes::new(line)
         }
     };
-    let reply = runtime
-        .block_on(custos_server::operator::request(
-            &socket,
-            command.expose_secret(),
-        ))
-        .with_context(|| {
-            format!(
-                "cannot reach the server's operator socket {} (is the server running, \
-                 and are you its user?)",
-                socket.display()
-            )
-        })?;
+    let reply = ask_server(&config, args.socket, command.expose_secret())?;
     println!("{}", describe(&reply.status));
     match reply.error {
         Some(e) => {

@@ -237,30 +237,15 @@ fn with_mlock_the_servers_memory_is_locked_and_it_serves() {
     create_key(&locked, home.path());
 }
 
-/// Starts a server on a new data directory with the root key of `args`
-/// and `env`, checks the banner names `kind`, encrypts under a new key,
-/// stops it, starts it again the same way and checks the ciphertext
-/// decrypts; returns the data directory, stopped.
-fn encrypt_restart_decrypt(
-    kind: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-    home: &Path,
-) -> tempfile::TempDir {
+/// Encrypts `text` under a new key with the AWS CLI; the ciphertext's
+/// file (in `home`).
+fn encrypt_to_file(server: &common::Server, home: &Path, text: &[u8]) -> std::path::PathBuf {
     use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let server = start_server_with(tempfile::tempdir().expect("data"), args, env);
-    let banner = format!("root key: {kind}");
-    assert!(
-        server.banner.iter().any(|l| l.trim() == banner),
-        "{:?}",
-        server.banner
-    );
-    let key = create_key(&server, home);
+    let key = create_key(server, home);
     let plain = home.join("plain");
-    std::fs::write(&plain, b"under the root key").expect("write");
+    std::fs::write(&plain, text).expect("write");
     let blob = aws_kms(
-        &server,
+        server,
         home,
         &[
             "encrypt",
@@ -274,18 +259,18 @@ fn encrypt_restart_decrypt(
         .expect("ciphertext")
         .to_owned();
     let blob_file = home.join("blob");
-    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
-    // The bootstrap secret is printed once, at the first start.
-    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
-    let dir = server.stop_gracefully();
-    assert!(!dir.path().join("root.key").exists());
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&blob)
+        .expect("base64");
+    std::fs::write(&blob_file, bytes).expect("write");
+    blob_file
+}
 
-    let mut server = start_server_with(dir, args, env);
-    server
-        .env
-        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+/// What the AWS CLI's Decrypt of the ciphertext in `blob_file` gives.
+fn decrypt_file(server: &common::Server, home: &Path, blob_file: &Path) -> Vec<u8> {
+    use base64::Engine as _;
     let back = aws_kms(
-        &server,
+        server,
         home,
         &[
             "decrypt",
@@ -296,7 +281,42 @@ fn encrypt_restart_decrypt(
         .as_str()
         .expect("plaintext")
         .to_owned();
-    assert_eq!(b64.decode(back).expect("base64"), b"under the root key");
+    base64::engine::general_purpose::STANDARD
+        .decode(back)
+        .expect("base64")
+}
+
+/// Starts a server on a new data directory with the root key of `args`
+/// and `env`, checks the banner names `kind`, encrypts under a new key,
+/// stops it, starts it again the same way and checks the ciphertext
+/// decrypts; returns the data directory, stopped.
+fn encrypt_restart_decrypt(
+    kind: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    home: &Path,
+) -> tempfile::TempDir {
+    let server = start_server_with(tempfile::tempdir().expect("data"), args, env);
+    let banner = format!("root key: {kind}");
+    assert!(
+        server.banner.iter().any(|l| l.trim() == banner),
+        "{:?}",
+        server.banner
+    );
+    let blob_file = encrypt_to_file(&server, home, b"under the root key");
+    // The bootstrap secret is printed once, at the first start.
+    let secret = server.env["AWS_SECRET_ACCESS_KEY"].clone();
+    let dir = server.stop_gracefully();
+    assert!(!dir.path().join("root.key").exists());
+
+    let mut server = start_server_with(dir, args, env);
+    server
+        .env
+        .insert("AWS_SECRET_ACCESS_KEY".to_owned(), secret);
+    assert_eq!(
+        decrypt_file(&server, home, &blob_file),
+        b"under the root key"
+    );
     server.stop_gracefully()
 }
 
@@ -456,23 +476,28 @@ fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
     assert!(wrong.contains("does not unwrap"), "{wrong}");
 }
 
-/// `custos operator <args> --data-dir <dir>`, with `stdin` as its input.
-fn operator(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+/// `custos <args>` with `stdin` as its input (shares, say).
+fn custos_with_input(args: &[&std::ffi::OsStr], stdin: &str) -> std::process::Output {
     use std::io::Write as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .arg("operator")
         .args(args)
-        .arg("--data-dir")
-        .arg(dir)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("custos runs");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write share");
+    input.write_all(stdin.as_bytes()).expect("write input");
     drop(input);
     child.wait_with_output().expect("custos ends")
+}
+
+/// `custos operator <args> --data-dir <dir>`, with `stdin` as its input.
+fn operator(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["operator".as_ref()];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    all.extend(["--data-dir".as_ref(), dir.as_os_str()]);
+    custos_with_input(&all, stdin)
 }
 
 /// `custos operator init` into a new data directory: the directory, the
@@ -534,8 +559,6 @@ fn refused_as_sealed(server: &common::Server, home: &Path) -> bool {
 
 #[test]
 fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let home = tempfile::tempdir().expect("home");
     let (dir, shares, creds) = init_shares(5, 3);
     assert_eq!(shares.len(), 5);
@@ -582,36 +605,9 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
     let (ok, said, _) = unseal(&data, &shares[4]);
     assert!(ok && said == "unsealed (root key: shares)", "{said}");
 
-    let key = create_key(&server, home.path());
-    let plain = home.path().join("plain");
-    std::fs::write(&plain, b"behind three shares").expect("write");
-    let blob = aws_kms(
-        &server,
-        home.path(),
-        &[
-            "encrypt",
-            "--key-id",
-            &key,
-            "--plaintext",
-            &format!("fileb://{}", plain.display()),
-        ],
-    )["CiphertextBlob"]
-        .as_str()
-        .expect("ciphertext")
-        .to_owned();
-    let blob_file = home.path().join("blob");
-    std::fs::write(&blob_file, b64.decode(&blob).expect("base64")).expect("write");
-    let blob_arg = format!("fileb://{}", blob_file.display());
+    let blob_file = encrypt_to_file(&server, home.path(), b"behind three shares");
     let decrypts = |server: &common::Server| {
-        let back = aws_kms(
-            server,
-            home.path(),
-            &["decrypt", "--ciphertext-blob", &blob_arg],
-        )["Plaintext"]
-            .as_str()
-            .expect("plaintext")
-            .to_owned();
-        b64.decode(back).expect("base64") == b"behind three shares"
+        decrypt_file(server, home.path(), &blob_file) == b"behind three shares"
     };
     assert!(decrypts(&server));
 
@@ -658,21 +654,16 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
         .expect("custos runs");
     assert!(taken.status.success(), "{taken:?}");
     let restore = |target: &Path, input: &str| {
-        use std::io::Write as _;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
-            .args(["restore", "--from"])
-            .arg(&backup)
-            .arg("--data-dir")
-            .arg(target)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("custos runs");
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("shares");
-        drop(stdin);
-        child.wait_with_output().expect("custos ends")
+        custos_with_input(
+            &[
+                "restore".as_ref(),
+                "--from".as_ref(),
+                backup.as_os_str(),
+                "--data-dir".as_ref(),
+                target.as_os_str(),
+            ],
+            input,
+        )
     };
     let elsewhere = tempfile::tempdir().expect("restore target");
     let two = restore(elsewhere.path(), &format!("{}\n{}\n", shares[0], shares[4]));

@@ -261,6 +261,50 @@ pub async fn sealed_store_key<E: Engine>(engine: &E) -> Result<Option<SealedStor
     }))
 }
 
+/// Re-wraps the store key of the store in `engine`, unwrapped with `old`,
+/// under `new`: a rekey. One atomic write of the installation record;
+/// nothing sealed under the store key changes. The new wrapping is opened
+/// again before it replaces the old one.
+pub async fn rewrap_store_key<E: Engine>(
+    engine: &E,
+    old: &dyn RootKeyProvider,
+    new: &dyn RootKeyProvider,
+) -> Result<(), OpenError> {
+    let bytes = engine
+        .get(Table::Meta, INSTALLATION)
+        .await?
+        .ok_or(OpenError::Corrupt)?;
+    let mut record: Installation =
+        serde_json::from_slice(&bytes).map_err(|_| OpenError::Corrupt)?;
+    if record.format != INSTALLATION_FORMAT {
+        return Err(OpenError::Corrupt);
+    }
+    if record.root_key_kind != old.kind() {
+        return Err(OpenError::ProviderMismatch {
+            recorded: record.root_key_kind,
+            configured: old.kind(),
+        });
+    }
+    let aad = store_key_aad(&record.installation_id);
+    let wrapped = hex::decode(&record.wrapped_store_key).map_err(|_| OpenError::Corrupt)?;
+    let store_key = old.unwrap(&wrapped, &aad)?;
+    let rewrapped = new.wrap(&store_key, &aad)?;
+    let again = new.unwrap(&rewrapped, &aad)?;
+    if !custos_crypto::ct::eq(again.expose_secret(), store_key.expose_secret()) {
+        return Err(OpenError::Corrupt);
+    }
+    record.root_key_kind = new.kind().to_owned();
+    record.wrapped_store_key = hex::encode(rewrapped);
+    let mut batch = Batch::new();
+    batch.require_equals(Table::Meta, INSTALLATION, bytes).put(
+        Table::Meta,
+        INSTALLATION,
+        serde_json::to_vec(&record).map_err(|_| OpenError::Corrupt)?,
+    );
+    engine.commit(batch).await?;
+    Ok(())
+}
+
 impl<E: Engine> Kms<E> {
     /// Opens the store, initialising it on first use, and unwraps the store
     /// key with `root`. Fails closed: a wrong root key, a provider of

@@ -102,6 +102,8 @@ pub enum StartError {
          directory into {0} first"
     )]
     NoRootKeyFile(String),
+    #[error("a rekey moves to a root key kept away from the data, not to the development key file")]
+    RekeyToFile,
     #[error("cannot open the operator socket {}: {source}", path.display())]
     OperatorSocket {
         path: PathBuf,
@@ -657,31 +659,20 @@ pub async fn restore(
     let (header, _) = custos_kms::backup::read_header(backup)?;
     let kind = header.root_key_kind()?;
     create_private_dir(&config.data_dir)?;
-    let root: Arc<dyn RootKeyProvider> = if kind == shares::KIND {
-        let mut unsealer = shares::Unsealer::new(&header.wrapped_store_key()?)?;
-        for share in given {
-            unsealer.add(share.expose_secret())?;
-        }
-        let progress = unsealer.progress();
-        match unsealer.root()? {
-            Some(root) => Arc::new(root),
-            None => {
-                return Err(StartError::TooFewShares {
-                    needed: progress.threshold,
-                    given: given.len(),
-                });
-            }
-        }
-    } else {
-        if matches!(config.root_key, config::RootKeySource::DevelopmentFile)
-            && !config.data_dir.join("root.key").exists()
-        {
-            return Err(StartError::NoRootKeyFile(
-                config.data_dir.display().to_string(),
-            ));
-        }
-        root_provider(config)?
+    if kind != shares::KIND
+        && matches!(config.root_key, config::RootKeySource::DevelopmentFile)
+        && !config.data_dir.join("root.key").exists()
+    {
+        return Err(StartError::NoRootKeyFile(
+            config.data_dir.display().to_string(),
+        ));
+    }
+    let recorded = custos_kms::SealedStoreKey {
+        root_key_kind: kind,
+        wrapped: header.wrapped_store_key()?,
+        account_id: header.account_id()?,
     };
+    let root = current_root(config, &recorded, given)?;
     let engine = open_store(&config.data_dir)?;
     let restored = custos_kms::backup::restore(&engine, root.as_ref(), backup).await?;
     for file in &restored.files {
@@ -696,4 +687,101 @@ pub async fn restore(
         tls::write_atomically(&path, &file.bytes)?;
     }
     Ok(restored)
+}
+
+/// The root key a rekey moves to.
+#[derive(Debug)]
+pub enum NewRoot<'a> {
+    /// A new root key, split into `count` shares, `threshold` of which
+    /// unseal.
+    Shares { threshold: u8, count: u8 },
+    /// The provider this configuration names (`passphrase`, `pkcs11`, a
+    /// provider made by the embedding program).
+    Configured(&'a Config),
+}
+
+/// What a rekey did.
+#[derive(Debug)]
+pub struct Rekeyed {
+    pub from: String,
+    pub to: String,
+    /// The new shares (shares provider), shown once.
+    pub shares: Vec<SecretBytes>,
+    pub threshold: Option<u8>,
+}
+
+/// The root key that opens the store of a stopped server's data
+/// directory: operators' `shares` when it was made by them, else the
+/// configured provider.
+fn current_root(
+    config: &Config,
+    recorded: &custos_kms::SealedStoreKey,
+    given: &[SecretBytes],
+) -> Result<Arc<dyn RootKeyProvider>, StartError> {
+    if recorded.root_key_kind != shares::KIND {
+        return root_provider(config);
+    }
+    let mut unsealer = shares::Unsealer::new(&recorded.wrapped)?;
+    for share in given {
+        unsealer.add(share.expose_secret())?;
+    }
+    let progress = unsealer.progress();
+    match unsealer.root()? {
+        Some(root) => Ok(Arc::new(root)),
+        None => Err(StartError::TooFewShares {
+            needed: progress.threshold,
+            given: given.len(),
+        }),
+    }
+}
+
+/// `custos operator rekey`: moves a stopped server's store to another root
+/// key (another provider, new shares or threshold) without touching any
+/// record: only the wrapped store key changes, in one atomic write.
+pub async fn rekey(
+    config: &Config,
+    given: &[SecretBytes],
+    to: NewRoot<'_>,
+) -> Result<Rekeyed, StartError> {
+    let engine = open_store(&config.data_dir)?;
+    let recorded = custos_kms::sealed_store_key(&engine)
+        .await?
+        .ok_or(StartError::NotInitialised)?;
+    let old = current_root(config, &recorded, given)?;
+    let (new, shares, threshold): (Arc<dyn RootKeyProvider>, _, _) = match to {
+        NewRoot::Shares { threshold, count } => {
+            let (root, shares) = shares::SharesRoot::generate(threshold, count)?;
+            (Arc::new(root), shares, Some(threshold))
+        }
+        NewRoot::Configured(new_config) => match new_config.root_key {
+            // A rekey is to a root key kept elsewhere, never back beside
+            // the data.
+            config::RootKeySource::DevelopmentFile => return Err(StartError::RekeyToFile),
+            _ => (root_provider(new_config)?, Vec::new(), None),
+        },
+    };
+    custos_kms::rewrap_store_key(&engine, old.as_ref(), new.as_ref()).await?;
+    // The generated TLS key follows: an owner-only file under the shares
+    // provider (TLS must work while sealed), sealed under the others. The
+    // certificate and CA stay, and so do clients' bundles.
+    let (kms, _) = open_domain(engine, new.as_ref(), config).await?;
+    tls::move_key(&config.data_dir, &kms, new.kind() != shares::KIND)?;
+    Ok(Rekeyed {
+        from: recorded.root_key_kind,
+        to: new.kind().to_owned(),
+        shares,
+        threshold,
+    })
+}
+
+/// The kind of root key a stopped server's store was sealed with (`None`:
+/// no store yet).
+pub async fn recorded_root_key_kind(config: &Config) -> Result<Option<String>, StartError> {
+    if !config.data_dir.join("custos.redb").exists() {
+        return Ok(None);
+    }
+    let engine = open_store(&config.data_dir)?;
+    Ok(custos_kms::sealed_store_key(&engine)
+        .await?
+        .map(|r| r.root_key_kind))
 }

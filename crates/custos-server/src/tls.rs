@@ -48,6 +48,11 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     #[error("the sealed TLS key does not open with this store key")]
     Sealed(#[source] custos_kms::KmsError),
+    #[error(
+        "the generated TLS key is kept for another root-key provider ({path}); \
+         `custos operator rekey` moves it"
+    )]
+    OtherCustody { path: String },
 }
 
 /// What the server needs for TLS, and what to tell clients.
@@ -169,6 +174,13 @@ fn generated<E>(
     let dir = data_dir.join("tls");
     let cert_path = dir.join("server.pem");
     let key_path = dir.join(key_file(&custody));
+    if cert_path.exists() && !key_path.exists() && other_key_file(&dir, &custody).exists() {
+        // Kept for another provider: a new CA here would break every
+        // client's bundle. `custos operator rekey` moves the key.
+        return Err(TlsError::OtherCustody {
+            path: other_key_file(&dir, &custody).display().to_string(),
+        });
+    }
     if !cert_path.exists() || !key_path.exists() {
         generate(&dir, listen_ip, custody)?;
     }
@@ -184,6 +196,42 @@ fn generated<E>(
         KeyCustody::OwnerOnlyFile => read_key(&key_path)?,
     };
     Ok((chain, key))
+}
+
+fn other_key_file<E>(dir: &Path, custody: &KeyCustody<'_, E>) -> PathBuf {
+    dir.join(match custody {
+        KeyCustody::Sealed(_) => "server-key.pem",
+        KeyCustody::OwnerOnlyFile => "server-key.sealed",
+    })
+}
+
+/// Moves a generated TLS key to `to`'s custody (sealed under `kms`'s
+/// store key, or an owner-only file), keeping the certificate and CA:
+/// what a rekey between the shares provider and the others does. Nothing
+/// to do without a generated key, or when it is kept so already.
+pub fn move_key<E>(data_dir: &Path, kms: &Kms<E>, to_sealed: bool) -> Result<(), TlsError> {
+    let dir = data_dir.join("tls");
+    let (sealed, file) = (dir.join("server-key.sealed"), dir.join("server-key.pem"));
+    if to_sealed && file.exists() {
+        let key = read_key(&file)?;
+        let der = SecretBytes::from_slice(key.secret_der());
+        let stored = kms
+            .seal_local(SEAL_PURPOSE, der.expose_secret())
+            .map_err(TlsError::Sealed)?;
+        write_atomically(&sealed, &stored)?;
+        std::fs::remove_file(&file).map_err(io(&file))?;
+    } else if !to_sealed && sealed.exists() {
+        let bytes = std::fs::read(&sealed).map_err(io(&sealed))?;
+        let der = kms
+            .open_local(SEAL_PURPOSE, &bytes)
+            .map_err(TlsError::Sealed)?;
+        // Sealed as PKCS#8 DER when generated; written back as PEM.
+        let pair = rcgen::KeyPair::try_from(der.expose_secret())?;
+        let pem = zeroize::Zeroizing::new(pair.serialize_pem());
+        write_atomically(&file, pem.as_bytes())?;
+        std::fs::remove_file(&sealed).map_err(io(&sealed))?;
+    }
+    Ok(())
 }
 
 fn key_file<E>(custody: &KeyCustody<'_, E>) -> &'static str {

@@ -93,7 +93,7 @@ pub(crate) fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Shares from standard input, one per line, until its end.
-fn read_shares() -> anyhow::Result<Vec<SecretBytes>> {
+pub(crate) fn read_shares() -> anyhow::Result<Vec<SecretBytes>> {
     let mut out = Vec::new();
     for line in std::io::stdin().lock().split(b'\n') {
         let line = SecretBytes::new(line.context("cannot read the shares")?);

@@ -209,7 +209,7 @@ fn pkcs11_pin_from_env() -> Option<custos_crypto::SecretBytes> {
 
 /// Makes the providers that live in this binary (`kms`, which needs the
 /// AWS SDK) for `config`.
-fn make_root_provider(config: &mut Config) {
+pub(crate) fn make_root_provider(config: &mut Config) {
     if let custos_server::config::RootKeySource::Kms { key_id } = &config.root_key {
         let provider = aws_kms::root_key::KmsRootKey::new(key_id.clone());
         config.root_key =

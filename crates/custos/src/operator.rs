@@ -51,6 +51,42 @@ enum OperatorAction {
     /// Seal the server: every request is refused and the keys are wiped
     /// from its memory until it is unsealed.
     Seal,
+    /// Move a stopped server's store to another root key (another
+    /// provider, or new shares and threshold) without touching a record.
+    /// The current root key is given as to `custos server` (the
+    /// `CUSTOS_ROOT_KEY` variables), or, for shares, on standard input,
+    /// one per line.
+    Rekey(RekeyArgs),
+}
+
+#[derive(Debug, Args)]
+struct RekeyArgs {
+    /// The new root key: `shares`, `passphrase`, `pkcs11` or `kms`.
+    #[arg(long)]
+    to: String,
+    /// For `--to shares`: how many shares to make.
+    #[arg(long)]
+    shares: Option<u8>,
+    /// For `--to shares`: how many of them unseal.
+    #[arg(long)]
+    threshold: Option<u8>,
+    /// For `--to passphrase`: a file with the new passphrase (mode 0600);
+    /// else CUSTOS_NEW_ROOT_PASSPHRASE.
+    #[arg(long)]
+    new_root_passphrase_file: Option<PathBuf>,
+    /// For `--to kms`: the ARN of the key that will wrap the store key.
+    #[arg(long)]
+    new_root_key_id: Option<String>,
+    /// For `--to pkcs11`: the module, token and key label; the PIN in
+    /// CUSTOS_NEW_PKCS11_PIN or --new-pkcs11-pin-file.
+    #[arg(long)]
+    new_pkcs11_module: Option<PathBuf>,
+    #[arg(long)]
+    new_pkcs11_token: Option<String>,
+    #[arg(long)]
+    new_pkcs11_key: Option<String>,
+    #[arg(long)]
+    new_pkcs11_pin_file: Option<PathBuf>,
 }
 
 /// A current-thread runtime for one command.
@@ -102,6 +138,7 @@ pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             print_init(&done, &config.data_dir)?;
             return Ok(ExitCode::SUCCESS);
         }
+        OperatorAction::Rekey(rekey) => return run_rekey(&config, rekey),
         OperatorAction::Status => SecretBytes::from_slice(b"status"),
         OperatorAction::Seal => SecretBytes::from_slice(b"seal"),
         OperatorAction::Unseal => {
@@ -120,6 +157,78 @@ pub(crate) fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn run_rekey(config: &custos_server::Config, args: RekeyArgs) -> anyhow::Result<ExitCode> {
+    let secret_env =
+        |name: &str| std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()));
+    let mut new_config = custos_server::Config::resolve(
+        custos_server::config::ConfigFile::default(),
+        custos_server::config::Overrides {
+            data_dir: Some(config.data_dir.clone()),
+            root_key: Some(args.to.clone()),
+            root_passphrase: secret_env("CUSTOS_NEW_ROOT_PASSPHRASE"),
+            root_passphrase_file: args.new_root_passphrase_file,
+            root_key_id: args.new_root_key_id,
+            pkcs11_module: args.new_pkcs11_module,
+            pkcs11_token: args.new_pkcs11_token,
+            pkcs11_key: args.new_pkcs11_key,
+            pkcs11_pin: secret_env("CUSTOS_NEW_PKCS11_PIN"),
+            pkcs11_pin_file: args.new_pkcs11_pin_file,
+            ..custos_server::config::Overrides::default()
+        },
+    )
+    .context("the new root key")?;
+    crate::make_root_provider(&mut new_config);
+    let to = match (args.to.as_str(), args.shares, args.threshold) {
+        ("shares", Some(count), Some(threshold)) => {
+            custos_server::NewRoot::Shares { threshold, count }
+        }
+        ("shares", _, _) => anyhow::bail!("--to shares needs --shares and --threshold"),
+        _ => custos_server::NewRoot::Configured(&new_config),
+    };
+    let rt = runtime()?;
+    let current = rt
+        .block_on(custos_server::recorded_root_key_kind(config))
+        .context("cannot open the store (is a server using this data directory?)")?
+        .context("this data directory has no store")?;
+    let given = if current == custos_kms::root_key::shares::KIND {
+        crate::backup::read_shares()?
+    } else {
+        Vec::new()
+    };
+    let done = rt
+        .block_on(custos_server::rekey(config, &given, to))
+        .context("cannot rekey")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Rekeyed {}: the store key is now wrapped by a root key of kind `{}` (was `{}`); \
+         start the server with --root-key {}.",
+        config.data_dir.display(),
+        done.to,
+        done.from,
+        done.to
+    )?;
+    if let Some(threshold) = done.threshold {
+        writeln!(
+            out,
+            "The new root key is split into {} shares; any {threshold} of them unseal. \
+             The old shares open nothing any more. Each new share is shown once:",
+            done.shares.len()
+        )?;
+        for (i, share) in done.shares.iter().enumerate() {
+            writeln!(
+                out,
+                "Share {} of {}: {}",
+                i + 1,
+                done.shares.len(),
+                String::from_utf8_lossy(share.expose_secret())
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe(s: &SealStatus) -> String {

@@ -724,3 +724,125 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
     }
     assert!(decrypts(&restored));
 }
+
+/// `custos operator rekey --data-dir <dir> <args>`, with the current
+/// root key's variables in `envs` and shares on `stdin`.
+fn rekey(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
+        .args(["operator", "rekey", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("custos runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("stdin");
+    drop(input);
+    child.wait_with_output().expect("custos ends")
+}
+
+#[test]
+fn a_rekey_moves_the_store_between_providers_and_every_ciphertext_still_decrypts() {
+    let home = tempfile::tempdir().expect("home");
+    let server = start_server_with(
+        tempfile::tempdir().expect("data"),
+        &["--root-key", "passphrase"],
+        &[("CUSTOS_ROOT_PASSPHRASE", PASSPHRASE)],
+    );
+    let blob_file = encrypt_to_file(&server, home.path(), b"through two rekeys");
+    let creds: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .map(|k| ((*k).to_owned(), server.env[*k].clone()))
+        .collect();
+    let dir = server.stop_gracefully();
+    // The wrong current passphrase changes nothing.
+    let wrong = rekey(
+        dir.path(),
+        &["--to", "shares", "--shares", "3", "--threshold", "2"],
+        &[
+            ("CUSTOS_ROOT_KEY", "passphrase"),
+            ("CUSTOS_ROOT_PASSPHRASE", "correct horse battery stable"),
+        ],
+        "",
+    );
+    assert!(!wrong.status.success(), "{wrong:?}");
+    // Passphrase → 2-of-3 shares.
+    let to_shares = rekey(
+        dir.path(),
+        &["--to", "shares", "--shares", "3", "--threshold", "2"],
+        &[
+            ("CUSTOS_ROOT_KEY", "passphrase"),
+            ("CUSTOS_ROOT_PASSPHRASE", PASSPHRASE),
+        ],
+        "",
+    );
+    assert!(to_shares.status.success(), "{to_shares:?}");
+    // The TLS key moved out of the seal (it must serve while sealed);
+    // the CA clients trust did not change.
+    let tls = dir.path().join("tls");
+    assert!(tls.join("server-key.pem").exists() && !tls.join("server-key.sealed").exists());
+    let ca = std::fs::read(tls.join("ca.pem")).expect("ca");
+    let text = String::from_utf8(to_shares.stdout).expect("utf-8");
+    let shares: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("Share ")?
+                .split_once(": ")
+                .map(|(_, s)| s.to_owned())
+        })
+        .collect();
+    assert_eq!(shares.len(), 3, "{text}");
+    // The old passphrase opens nothing now.
+    let old = refused(
+        dir.path(),
+        &["--root-key", "passphrase"],
+        &[("CUSTOS_ROOT_PASSPHRASE", PASSPHRASE)],
+    );
+    assert!(old.contains("shares"), "{old}");
+    let mut server = start_server_with(dir, &["--root-key", "shares"], &[]);
+    server.env.extend(creds.clone());
+    let data = server.data_dir().to_owned();
+    for share in &shares[1..] {
+        assert!(unseal(&data, share).0);
+    }
+    assert_eq!(
+        decrypt_file(&server, home.path(), &blob_file),
+        b"through two rekeys"
+    );
+    let dir = server.stop_gracefully();
+
+    // Shares → a new passphrase: two of the shares authorise it.
+    let one = rekey(
+        dir.path(),
+        &["--to", "passphrase"],
+        &[("CUSTOS_NEW_ROOT_PASSPHRASE", "a new and longer passphrase")],
+        &format!("{}\n", shares[0]),
+    );
+    assert!(
+        String::from_utf8_lossy(&one.stderr).contains("2 of them are needed, 1 were given"),
+        "{one:?}"
+    );
+    let back = rekey(
+        dir.path(),
+        &["--to", "passphrase"],
+        &[("CUSTOS_NEW_ROOT_PASSPHRASE", "a new and longer passphrase")],
+        &format!("{}\n{}\n", shares[0], shares[2]),
+    );
+    assert!(back.status.success(), "{back:?}");
+    assert!(!tls.join("server-key.pem").exists() && tls.join("server-key.sealed").exists());
+    assert_eq!(std::fs::read(tls.join("ca.pem")).expect("ca"), ca);
+    let mut server = start_server_with(
+        dir,
+        &["--root-key", "passphrase"],
+        &[("CUSTOS_ROOT_PASSPHRASE", "a new and longer passphrase")],
+    );
+    server.env.extend(creds);
+    assert_eq!(
+        decrypt_file(&server, home.path(), &blob_file),
+        b"through two rekeys"
+    );
+}

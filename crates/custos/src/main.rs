@@ -19,6 +19,7 @@
 mod aws_kms;
 mod backup;
 mod files;
+mod logging;
 mod operator;
 
 use std::io::Write as _;
@@ -232,13 +233,7 @@ fn main() -> ExitCode {
         (Command::Decrypt(args), Some((_, sub))) => args.common.group(sub),
         _ => {}
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let logs = logging::init();
     // The commands that unseal keys (the server; account and audit commands
     // open the store) keep them out of core dumps and other users' reach.
     if matches!(
@@ -265,6 +260,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),
     };
+    logs.wait();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -55,6 +55,11 @@ impl Server {
         self._dir.path()
     }
 
+    /// The server's standard error, when it was piped.
+    pub(crate) fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
+    }
+
     /// The server's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
@@ -83,14 +88,25 @@ pub(crate) fn start_server_with(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> Server {
+    start_server_logging_to(dir, args, envs, Stdio::inherit())
+}
+
+/// [`start_server_with`], its standard error going to `stderr` (a pipe
+/// the test reads, or never reads). `envs` may set `CUSTOS_LOG`.
+pub(crate) fn start_server_logging_to(
+    dir: tempfile::TempDir,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stderr: Stdio,
+) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .args(args)
-        .envs(envs.iter().copied())
         .env("CUSTOS_LOG", "warn")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("spawn custos");
     let stdout = child.stdout.take().expect("stdout");

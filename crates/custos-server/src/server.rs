@@ -161,6 +161,7 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
+    let mut accept_errors = RateLimited::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -168,8 +169,10 @@ pub(crate) async fn serve(
                     Ok(x) => x,
                     Err(e) => {
                         // Out of file descriptors and the like: back off
-                        // rather than spin.
-                        tracing::warn!(error = %e, "accept failed");
+                        // rather than spin, and say so at a bounded rate.
+                        if let Some(suppressed) = accept_errors.due() {
+                            tracing::warn!(error = %e, suppressed, "accept failed");
+                        }
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -187,6 +190,32 @@ pub(crate) async fn serve(
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         tracing::warn!("connections still open at shutdown; closing them");
+    }
+}
+
+/// A log line at most every [`RateLimited::EVERY`], counting the ones it
+/// holds back.
+#[derive(Debug, Default)]
+struct RateLimited {
+    last: Option<std::time::Instant>,
+    held: u64,
+}
+
+impl RateLimited {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    /// `Some(held back since the last)` when a line is due now.
+    fn due(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Self::EVERY)
+        {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held))
     }
 }
 
@@ -516,6 +545,19 @@ pub(crate) fn wire_error(e: &ApiError) -> (String, Option<String>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn repeated_failures_are_logged_once_per_interval_with_a_count() {
+        let mut limited = super::RateLimited::default();
+        assert_eq!(limited.due(), Some(0));
+        for _ in 0..5 {
+            assert_eq!(limited.due(), None);
+        }
+        // As if the interval had passed.
+        limited.last = Some(std::time::Instant::now() - super::RateLimited::EVERY);
+        assert_eq!(limited.due(), Some(5));
+        assert_eq!(limited.due(), None);
+    }
+
     #[test]
     fn request_ids_are_uuid_shaped_and_distinct() {
         let a = super::request_id();

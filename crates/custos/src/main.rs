@@ -326,10 +326,32 @@ fn lock_memory() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Raises the soft limit on open files to the hard one: every connection
+/// is a descriptor, and the soft limit a shell or service manager hands
+/// down (often 1,024) would turn a burst of clients into refused
+/// connections long before memory or CPU run short.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit};
+    let limit = rustix::process::getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+        if let Err(e) = raised {
+            tracing::warn!(error = %e, soft = ?limit.current, "cannot raise the open-files limit");
+        }
+    }
+}
+
 fn run_server(args: ServerArgs) -> anyhow::Result<()> {
     if args.mlock {
         lock_memory()?;
     }
+    raise_open_files_limit();
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),

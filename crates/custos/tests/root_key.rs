@@ -222,6 +222,48 @@ fn locked_kb(pid: u32) -> u64 {
 }
 
 #[test]
+fn the_open_files_limit_is_raised_to_the_hard_limit() {
+    let limits = |pid: u32| -> (String, String) {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line")
+            .to_owned();
+        let mut fields = line.split_whitespace().skip(3);
+        (
+            fields.next().expect("soft").to_owned(),
+            fields.next().expect("hard").to_owned(),
+        )
+    };
+    // A shell's soft limit of 512, as a service manager may hand down.
+    let dir = tempfile::tempdir().expect("data");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -S -n 512 && exec {} server --listen 127.0.0.1:0 --data-dir {}",
+            env!("CARGO_BIN_EXE_custos"),
+            dir.path().display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sh runs");
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut first,
+    )
+    .expect("banner");
+    assert!(first.starts_with("Custos"), "{first}");
+    let (soft, hard) = limits(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(soft, hard, "soft {soft}, hard {hard}");
+    assert_ne!(soft, "512");
+}
+
+#[test]
 fn with_mlock_the_servers_memory_is_locked_and_it_serves() {
     let home = tempfile::tempdir().expect("home");
     let plain = start_server_with(tempfile::tempdir().expect("data"), &[], &[]);

@@ -85,6 +85,9 @@ pub struct Scope<'a> {
     pub regions: Option<&'a [Region]>,
     /// Headers the service acts on, which must be signed when present.
     pub signed_headers: &'static [&'static str],
+    /// How long a presigned request may live, in seconds; `None`: presigned
+    /// requests are refused.
+    pub presigned_lifetime: Option<u32>,
 }
 
 /// The credential behind an access key id, as cached.
@@ -153,7 +156,8 @@ impl<E: Engine> Iam<E> {
         connection: Connection,
         scope: Scope<'_>,
     ) -> Result<Caller, AuthFailure> {
-        let signed = custos_sigv4::parse(request)?;
+        let mut signed = custos_sigv4::parse(request)?;
+        signed.limit_presigned(scope.service, scope.presigned_lifetime)?;
         let region = match scope.regions {
             Some(served) => served
                 .iter()

@@ -148,6 +148,7 @@ impl Rig {
                     service,
                     regions: (service == "kms").then_some(&regions[..]),
                     signed_headers: &[],
+                    presigned_lifetime: None,
                 },
             )
             .await

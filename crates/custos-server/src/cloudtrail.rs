@@ -132,6 +132,7 @@ pub(crate) async fn answer(
         service: "cloudtrail",
         regions: Some(state.kms.regions()),
         signed_headers: &["X-Amz-Target"],
+        presigned_lifetime: None,
     };
     let record = |identity, caller, error: Option<&TrailError>| {
         crate::audit::query_event(

@@ -17,6 +17,10 @@ use crate::audit::Seen;
 use crate::error::ApiError;
 use crate::server::State;
 
+/// The longest an IAM or STS presigned request lives, whatever its
+/// `X-Amz-Expires` says.
+const PRESIGNED_LIFETIME_SECS: u32 = 300;
+
 /// Whether a request speaks the Query protocol: a form body, or a GET
 /// with an `Action` in its query string.
 pub(crate) fn is_query(parts: &http::request::Parts) -> bool {
@@ -117,6 +121,10 @@ async fn run(
         },
         regions: None,
         signed_headers: &[],
+        // Presigned STS GetCallerIdentity URLs are how Kubernetes'
+        // aws-iam-authenticator and similar tools prove an identity to a
+        // third party; they live minutes, not the seven days SigV4 allows.
+        presigned_lifetime: Some(PRESIGNED_LIFETIME_SECS),
     };
     let claimed_action = params
         .as_ref()

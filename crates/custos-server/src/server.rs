@@ -476,6 +476,9 @@ async fn answer(
         // signature given out for one operation could be replayed with
         // another.
         signed_headers: &["X-Amz-Target"],
+        // No KMS client presigns; a presigned URL is a bearer credential
+        // that leaks through logs, histories and referrers.
+        presigned_lifetime: None,
     };
     let op = match parts
         .headers

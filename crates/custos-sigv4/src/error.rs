@@ -237,6 +237,17 @@ pub enum Incomplete {
     /// of each." (*Custos*)
     Ambiguous,
 
+    /// A presigned request (authentication in the query string) for a
+    /// service that takes none: no KMS client presigns, and a presigned
+    /// URL is a bearer credential that leaks through logs and histories.
+    ///
+    /// "Presigned requests (authentication in the query string) are not
+    /// accepted by kms; sign the Authorization header." (*Custos*)
+    PresignedNotAccepted {
+        /// The service refusing it.
+        service: String,
+    },
+
     /// The credential is not five `/`-separated elements.
     ///
     /// "Credential must have exactly 5 slash-delimited elements, e.g.
@@ -488,6 +499,10 @@ impl Incomplete {
                 message.push_str("Re-examine the query-string parameters.");
                 message
             }
+            Self::PresignedNotAccepted { service } => format!(
+                "Presigned requests (authentication in the query string) are not accepted by \
+                 {service}; sign the Authorization header."
+            ),
             Self::Ambiguous => "The request carries more than one Authorization header, \
                  Authorization parameter or X-Amz-* authentication query parameter. Send \
                  exactly one of each."

@@ -383,6 +383,28 @@ impl SignedRequest<'_> {
         self.canonical_request_with(&hex::encode(sha256(self.request.body)))
     }
 
+    /// Bounds a presigned request's lifetime for a service: `None` refuses
+    /// presigned requests outright; `Some(secs)` caps `X-Amz-Expires` at
+    /// `secs` (a request that asks for longer is valid for `secs`). A
+    /// request signed in the `Authorization` header is not affected.
+    pub fn limit_presigned(
+        &mut self,
+        service: &str,
+        max_secs: Option<u32>,
+    ) -> Result<(), AuthError> {
+        if !self.is_presigned() {
+            return Ok(());
+        }
+        let Some(max) = max_secs else {
+            return Err(Incomplete::PresignedNotAccepted {
+                service: service.to_owned(),
+            }
+            .into());
+        };
+        self.expires = Some(self.expires.map_or(max, |e| e.min(max)));
+        Ok(())
+    }
+
     /// The string to sign this crate computes, for tests and diagnostics.
     pub fn string_to_sign(&self) -> String {
         self.string_to_sign_with(&hex::encode(sha256(self.request.body)))
@@ -984,6 +1006,51 @@ mod tests {
         let signed =
             parse(&parts(&host, &bad_credential)).expect("a strange key id is still a key id");
         assert_eq!(signed.access_key_id(), "AKIDEXAMPLE\u{FFFD}");
+    }
+
+    #[test]
+    fn a_service_refuses_presigned_requests_or_caps_their_lifetime() {
+        let host = header_map(&[("host", b"example.amazonaws.com")]);
+        let base = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let signed_at = OffsetDateTime::from_unix_timestamp(1_440_938_160).expect("time");
+        let week = format!("{base}&X-Amz-Expires=604800");
+        let mut refused = parse(&parts(&host, &week)).expect("parses");
+        assert_eq!(
+            refused.limit_presigned("kms", None),
+            Err(Incomplete::PresignedNotAccepted {
+                service: "kms".into()
+            }
+            .into())
+        );
+        // Asked for a week, given five minutes: a day later it has expired,
+        // which the clock check says before the signature is looked at.
+        let mut capped = parse(&parts(&host, &week)).expect("parses");
+        capped.limit_presigned("sts", Some(300)).expect("capped");
+        assert!(
+            capped
+                .check_clock(signed_at + Duration::seconds(299))
+                .is_ok()
+        );
+        assert_eq!(
+            capped.check_clock(signed_at + Duration::seconds(301)),
+            Err(AuthError::SignatureExpired {
+                signed_at,
+                now: signed_at + Duration::seconds(301),
+                rule: ExpiryRule::Expires(300),
+            })
+        );
+        // A shorter lifetime is kept; a header-signed request is untouched.
+        let minute = format!("{base}&X-Amz-Expires=60");
+        let mut short = parse(&parts(&host, &minute)).expect("parses");
+        short.limit_presigned("sts", Some(300)).expect("kept");
+        assert!(
+            short
+                .check_clock(signed_at + Duration::seconds(61))
+                .is_err()
+        );
+        let headers = vanilla(AUTH.as_bytes());
+        let mut header_form = parse(&parts(&headers, "")).expect("parses");
+        assert!(header_form.limit_presigned("kms", None).is_ok());
     }
 
     #[test]

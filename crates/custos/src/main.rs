@@ -34,6 +34,7 @@ use custos_server::config::{Config, ConfigFile, Overrides};
 #[command(
     name = "custos",
     version,
+    long_version = env!("CUSTOS_BUILD_INFO"),
     about = "A self-hosted key management service that speaks the AWS KMS API"
 )]
 struct Cli {

@@ -353,3 +353,19 @@ fn devices_are_written_not_replaced() {
     let meta = std::fs::metadata("/dev/null").expect("/dev/null");
     assert!(meta.file_type().is_char_device());
 }
+
+#[test]
+fn the_long_version_says_what_was_built_and_how() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_custos"))
+        .arg("--version")
+        .output()
+        .expect("custos runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let expected_start = format!("custos {} (", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&expected_start), "{text}");
+    // The commit (or that it is unknown), the compiler, the target.
+    assert!(text.contains("commit "), "{text}");
+    assert!(text.contains("; rustc "), "{text}");
+    assert!(text.contains("-linux-"), "{text}");
+}

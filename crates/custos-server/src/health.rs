@@ -4,8 +4,9 @@
 //! audit log cannot be written, since every request would then be
 //! refused), and `GET /metrics` (Prometheus text format, version 0.0.4).
 //!
-//! Nothing here is secret or names a key: the audit log's state, counts
-//! and timings only. These requests are not KMS API calls and are not
+//! Nothing here is secret or names a key: the seal and audit log's state,
+//! counts and timings, and request metrics whose labels come from fixed
+//! sets (`metrics`). These requests are not KMS API calls and are not
 //! audited (AWS's CloudTrail does not log its health checks either).
 
 use std::fmt::Write;
@@ -145,5 +146,6 @@ fn metrics(state: &Node) -> String {
     // The count is the buckets' total, so that a scrape during an update
     // stays consistent.
     let _ = writeln!(out, "{name}_count {cumulative}");
+    state.metrics.render(&mut out);
     out
 }

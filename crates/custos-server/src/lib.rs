@@ -25,6 +25,7 @@ pub mod config;
 mod dispatch;
 pub mod error;
 mod health;
+mod metrics;
 pub mod operator;
 mod query;
 pub mod seal;

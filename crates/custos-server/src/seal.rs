@@ -145,6 +145,7 @@ pub const BACKUP_FILES: [&str; 5] = [
 #[derive(Debug)]
 pub(crate) struct Node {
     pub audit: custos_audit::AuditLog,
+    pub metrics: crate::metrics::Metrics,
     open: RwLock<Option<Arc<State>>>,
     opener: Opener,
     /// Shares entered so far (shares provider, while sealed); also
@@ -164,6 +165,7 @@ impl Node {
         };
         Ok(Node {
             audit,
+            metrics: crate::metrics::Metrics::default(),
             open: RwLock::new(state),
             opener,
             unsealing: tokio::sync::Mutex::new(unsealing),

@@ -230,6 +230,8 @@ async fn connection(
         peer: Some(peer.ip()),
         secure: tls.is_some(),
     };
+    let open = Arc::clone(&node);
+    let _open = open.metrics.connection();
     let service = move |link: Option<Arc<(String, String)>>| {
         hyper::service::service_fn(move |req| {
             let node = Arc::clone(&node);
@@ -317,10 +319,12 @@ async fn handle(
     {
         return respond(status, content_type, Bytes::from(body), None);
     }
+    let started = std::time::Instant::now();
     let id = request_id();
     let (parts, body) = req.into_parts();
     let query = crate::query::is_query(&parts);
     let trail = crate::cloudtrail::is_cloudtrail(&parts);
+    let mut kms_error = None;
     // Sealed, every request gets the same refusal, its body unread.
     let body = match node.state() {
         Some(state) => read_body(&parts, body).await.map(|body| (state, body)),
@@ -367,6 +371,7 @@ async fn handle(
             Ok(body) => (StatusCode::OK, Bytes::from_owner(body)),
             Err(e) => {
                 let (code, message) = e.to_wire();
+                kms_error = Some(code.type_name());
                 if e.is_internal() {
                     tracing::error!(request_id = %id, error = ?e, "internal error");
                 } else {
@@ -384,6 +389,28 @@ async fn handle(
         };
         (status, custos_wire::CONTENT_TYPE, body)
     };
+    let (api, operation) = if trail {
+        (crate::metrics::Api::CloudTrail, "")
+    } else if query {
+        (crate::metrics::Api::Query, "")
+    } else {
+        let op = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(Operation::from_target);
+        (
+            crate::metrics::Api::Kms,
+            op.map_or("Unknown", Operation::name),
+        )
+    };
+    node.metrics.record(
+        api,
+        operation,
+        status.as_u16(),
+        kms_error,
+        started.elapsed(),
+    );
     respond(status, content_type, body, Some(&id))
 }
 

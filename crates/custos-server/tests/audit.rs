@@ -42,7 +42,8 @@ async fn probe(server: &custos_server::Running, path: &str) -> common::raw::RawR
     client.exchange(request.to_bytes()).await.response()
 }
 
-/// The value of an unlabelled metric in a Prometheus text exposition.
+/// The value of a series (a metric's name, with its labels if any) in a
+/// Prometheus text exposition.
 fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
@@ -509,4 +510,46 @@ async fn a_full_disk_fails_requests_closed_then_service_resumes_when_space_is_fr
         report.records
     );
     assert_eq!(resumed_events, 1);
+}
+
+/// `/metrics` counts requests by operation and status, KMS errors by type,
+/// times them, and counts connections; no key id becomes a label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_errors_latency_and_connections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let kms = common::without_retries(&client(&server));
+    let key = common::new_key(&kms).await;
+    for _ in 0..3 {
+        common::encrypt(&kms, &key, b"counted").await;
+    }
+    let missing = "11111111-2222-3333-4444-555555555555";
+    let refused = kms.describe_key().key_id(missing).send().await;
+    assert!(refused.is_err());
+    let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
+    let line = |series: &str| metric(&scraped, series);
+    assert_eq!(
+        line(r#"custos_requests_total{api="kms",operation="Encrypt",status="200"}"#),
+        3.0
+    );
+    assert_eq!(
+        line(r#"custos_requests_total{api="kms",operation="DescribeKey",status="400"}"#),
+        1.0
+    );
+    assert_eq!(
+        line(r#"custos_kms_errors_total{operation="DescribeKey",error="NotFoundException"}"#),
+        1.0
+    );
+    assert_eq!(
+        line(r#"custos_request_duration_seconds_count{api="kms",operation="Encrypt"}"#),
+        3.0
+    );
+    assert_eq!(
+        line(r#"custos_request_duration_seconds_bucket{api="kms",operation="Encrypt",le="+Inf"}"#),
+        3.0
+    );
+    assert!(line("custos_connections_total") >= 1.0);
+    assert!(line("custos_connections_open") >= 1.0);
+    assert!(!scraped.contains(&key) && !scraped.contains(missing));
+    server.shutdown().await;
 }

@@ -217,18 +217,24 @@ fn run_rekey(config: &custos_server::Config, args: RekeyArgs) -> anyhow::Result<
              The old shares open nothing any more. Each new share is shown once:",
             done.shares.len()
         )?;
-        for (i, share) in done.shares.iter().enumerate() {
-            writeln!(
-                out,
-                "Share {} of {}: {}",
-                i + 1,
-                done.shares.len(),
-                String::from_utf8_lossy(share.expose_secret())
-            )?;
-        }
+        print_shares(&mut out, &done.shares)?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `Share i of n: custos-share-1-…`, one line each (shown once).
+fn print_shares(out: &mut impl std::io::Write, shares: &[SecretBytes]) -> std::io::Result<()> {
+    for (i, share) in shares.iter().enumerate() {
+        writeln!(
+            out,
+            "Share {} of {}: {}",
+            i + 1,
+            shares.len(),
+            String::from_utf8_lossy(share.expose_secret())
+        )?;
+    }
+    Ok(())
 }
 
 fn describe(s: &SealStatus) -> String {
@@ -286,15 +292,7 @@ fn print_init(done: &custos_server::Initialised, data_dir: &std::path::Path) -> 
         done.threshold
     )?;
     writeln!(out)?;
-    for (i, share) in done.shares.iter().enumerate() {
-        writeln!(
-            out,
-            "Share {} of {}: {}",
-            i + 1,
-            done.shares.len(),
-            String::from_utf8_lossy(share.expose_secret())
-        )?;
-    }
+    print_shares(&mut out, &done.shares)?;
     writeln!(out)?;
     writeln!(out, "The bootstrap administrator:")?;
     writeln!(

@@ -520,9 +520,19 @@ fn a_store_whose_root_key_is_in_an_hsm_unseals_itself_with_the_token() {
 
 /// `custos <args>` with `stdin` as its input (shares, say).
 fn custos_with_input(args: &[&std::ffi::OsStr], stdin: &str) -> std::process::Output {
+    custos_with_input_and_env(args, &[], stdin)
+}
+
+/// [`custos_with_input`] with environment variables.
+fn custos_with_input_and_env(
+    args: &[&std::ffi::OsStr],
+    envs: &[(&str, &str)],
+    stdin: &str,
+) -> std::process::Output {
     use std::io::Write as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
         .args(args)
+        .envs(envs.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -770,21 +780,10 @@ fn a_shares_store_starts_sealed_and_opens_with_any_three_of_its_five_shares() {
 /// `custos operator rekey --data-dir <dir> <args>`, with the current
 /// root key's variables in `envs` and shares on `stdin`.
 fn rekey(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_custos"))
-        .args(["operator", "rekey", "--data-dir"])
-        .arg(dir)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("custos runs");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("stdin");
-    drop(input);
-    child.wait_with_output().expect("custos ends")
+    let mut all: Vec<&std::ffi::OsStr> = vec!["operator".as_ref(), "rekey".as_ref()];
+    all.extend(["--data-dir".as_ref(), dir.as_os_str()]);
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    custos_with_input_and_env(&all, envs, stdin)
 }
 
 #[test]

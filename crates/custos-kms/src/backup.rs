@@ -238,11 +238,13 @@ pub struct Restored {
 
 /// Restores `backup` into `engine`, which must hold no store, after
 /// opening it with `root`. All rows are written in one batch: a restore
-/// that fails or is killed leaves the target empty.
+/// that fails or is killed leaves the target empty. A backup carrying a
+/// file not named in `allowed` is refused before anything is written.
 pub async fn restore<E: Engine>(
     engine: &E,
     root: &dyn RootKeyProvider,
     backup: &[u8],
+    allowed: &[&str],
 ) -> Result<Restored, BackupError> {
     let (header, at) = read_header(backup)?;
     let record = header.record()?;
@@ -310,6 +312,9 @@ pub async fn restore<E: Engine>(
     for _ in 0..count {
         let name =
             String::from_utf8(take(bytes, &mut at)?.to_vec()).map_err(|_| BackupError::Corrupt)?;
+        if !allowed.contains(&name.as_str()) {
+            return Err(BackupError::Corrupt);
+        }
         let bytes = take(bytes, &mut at)?.to_vec();
         files.push(BackupFile { name, bytes });
     }
@@ -334,6 +339,8 @@ mod tests {
     use super::*;
     use crate::root_key::file::FileProvider;
     use crate::{Region, Settings, SystemClock};
+
+    const FILES: &[&str] = &["tls/ca.pem"];
 
     async fn store(dir: &std::path::Path, root: &FileProvider) -> Kms<RedbEngine> {
         let engine = RedbEngine::open(&dir.join("store.redb")).expect("store");
@@ -375,16 +382,19 @@ mod tests {
         for i in [0, 8, 20, backup.len() / 2, backup.len() - 1] {
             let mut bad = backup.clone();
             bad[i] ^= 1;
-            assert!(restore(&engine, &root, &bad).await.is_err(), "byte {i}");
+            assert!(
+                restore(&engine, &root, &bad, FILES).await.is_err(),
+                "byte {i}"
+            );
         }
         assert!(
-            restore(&engine, &root, &backup[..backup.len() - 1])
+            restore(&engine, &root, &backup[..backup.len() - 1], FILES)
                 .await
                 .is_err()
         );
         let other = FileProvider::open_or_create(&target.path().join("other.key")).expect("root");
         assert!(matches!(
-            restore(&engine, &other, &backup).await,
+            restore(&engine, &other, &backup, FILES).await,
             Err(BackupError::RootKey(RootKeyError::WrongKey))
         ));
         assert!(
@@ -396,7 +406,14 @@ mod tests {
                 .all(|(_, r)| r.is_empty())
         );
 
-        let restored = restore(&engine, &root, &backup).await.expect("restore");
+        // A file it is not told to expect: refused, nothing written.
+        assert!(matches!(
+            restore(&engine, &root, &backup, &[]).await,
+            Err(BackupError::Corrupt)
+        ));
+        let restored = restore(&engine, &root, &backup, FILES)
+            .await
+            .expect("restore");
         assert_eq!(restored.files.len(), 1);
         assert_eq!(restored.files[0].bytes, b"public");
         assert_eq!(
@@ -404,15 +421,15 @@ mod tests {
             kms.engine.snapshot().await.expect("snapshot")
         );
         assert!(matches!(
-            restore(&engine, &root, &backup).await,
+            restore(&engine, &root, &backup, FILES).await,
             Err(BackupError::NotEmpty)
         ));
         assert!(matches!(
-            restore(&engine, &root, b"CUSTOSBK\x09").await,
+            restore(&engine, &root, b"CUSTOSBK\x09", FILES).await,
             Err(BackupError::Newer(9))
         ));
         assert!(matches!(
-            restore(&engine, &root, b"hello").await,
+            restore(&engine, &root, b"hello", FILES).await,
             Err(BackupError::NotABackup)
         ));
     }

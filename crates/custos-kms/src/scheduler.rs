@@ -64,6 +64,18 @@ pub struct ScheduledAction {
     pub key_material_id: Option<String>,
 }
 
+impl ScheduledAction {
+    fn on(key: &KeyRecord, event_name: &'static str, key_material_id: Option<String>) -> Self {
+        ScheduledAction {
+            event_name,
+            key_arn: key.arn(),
+            account_id: key.account_id.clone(),
+            region: key.region.clone(),
+            key_material_id,
+        }
+    }
+}
+
 impl<E: Engine> Kms<E> {
     /// The trusted time (see the module documentation), persisted.
     pub async fn trusted_now_ms(&self) -> Result<i64, KmsError> {
@@ -132,13 +144,8 @@ impl<E: Engine> Kms<E> {
                 {
                     if self.destroy(&key, bytes).await? {
                         done.deleted += 1;
-                        done.actions.push(ScheduledAction {
-                            event_name: "DeleteKey",
-                            key_arn: key.arn(),
-                            account_id: key.account_id.clone(),
-                            region: key.region.clone(),
-                            key_material_id: None,
-                        });
+                        done.actions
+                            .push(ScheduledAction::on(&key, "DeleteKey", None));
                     }
                 } else if key.state == KeyState::Enabled
                     && key
@@ -149,15 +156,9 @@ impl<E: Engine> Kms<E> {
                     // None: another node rotated it, or it changed meanwhile.
                     if let Some(rotated) = self.rotate_automatically(&key, now).await? {
                         done.rotated += 1;
-                        done.actions.push(ScheduledAction {
-                            event_name: "RotateKey",
-                            key_arn: key.arn(),
-                            account_id: key.account_id.clone(),
-                            region: key.region.clone(),
-                            key_material_id: rotated
-                                .current_material()
-                                .map(|m| m.material_id.clone()),
-                        });
+                        let material = rotated.current_material().map(|m| m.material_id.clone());
+                        done.actions
+                            .push(ScheduledAction::on(&key, "RotateKey", material));
                     }
                 }
             }

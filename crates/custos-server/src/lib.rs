@@ -90,6 +90,8 @@ pub enum StartError {
     SharesNeeded,
     #[error("this data directory already has a store")]
     AlreadyInitialised,
+    #[error("the server is sealed: unseal it first (custos operator unseal)")]
+    Sealed,
     #[error(transparent)]
     Backup(#[from] custos_kms::backup::BackupError),
     #[error("{0}")]
@@ -297,7 +299,7 @@ impl Running {
     /// administrator (for tests and an operator's tooling; `custos account
     /// create` does the same on a stopped server's data directory).
     pub async fn create_account(&self, account: Option<&str>) -> Result<NewAccount, AccountError> {
-        let state = self.node.state().ok_or(StartError::SharesNeeded)?;
+        let state = self.node.state().ok_or(StartError::Sealed)?;
         create_account_in(&state.iam, account).await
     }
 }
@@ -675,12 +677,10 @@ pub async fn restore(
     };
     let root = current_root(config, &recorded, given)?;
     let engine = open_store(&config.data_dir)?;
-    let restored = custos_kms::backup::restore(&engine, root.as_ref(), backup).await?;
+    // Only the files a backup is made of, and only where they belong.
+    let restored =
+        custos_kms::backup::restore(&engine, root.as_ref(), backup, &seal::BACKUP_FILES).await?;
     for file in &restored.files {
-        // Only the files a backup is made of, and only where they belong.
-        if !seal::BACKUP_FILES.contains(&file.name.as_str()) {
-            return Err(custos_kms::backup::BackupError::Corrupt.into());
-        }
         let path = config.data_dir.join(&file.name);
         if let Some(parent) = path.parent() {
             create_private_dir(parent)?;

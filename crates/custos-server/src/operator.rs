@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use zeroize::Zeroizing;
@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 use crate::seal::{Node, SealStatus};
 
 /// The longest command line read (a share is about 100 characters).
-const MAX_LINE: u64 = 4096;
+const MAX_LINE: usize = 4096;
 /// How long a client may take to send its command.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The socket's name in the data directory.
@@ -97,14 +97,14 @@ async fn one(stream: UnixStream, node: &Node, owner_uid: u32) {
         return;
     }
     let operator = format!("uid:{uid}");
-    let (read, mut write) = stream.into_split();
-    let mut line = Zeroizing::new(Vec::new());
-    let mut reader = BufReader::new(read.take(MAX_LINE));
-    let got = tokio::time::timeout(READ_TIMEOUT, reader.read_until(b'\n', &mut line)).await;
-    if !matches!(got, Ok(Ok(n)) if n > 0) {
+    let (mut read, mut write) = stream.into_split();
+    let Ok(Ok(line)) = tokio::time::timeout(READ_TIMEOUT, read_line(&mut read)).await else {
+        return;
+    };
+    if line.is_empty() {
         return;
     }
-    let reply = command(node, trim(&line), &operator).await;
+    let reply = command(node, line.trim_ascii(), &operator).await;
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
     if write.write_all(&out).await.is_ok() && !reply.data.is_empty() {
@@ -112,8 +112,26 @@ async fn one(stream: UnixStream, node: &Node, owner_uid: u32) {
     }
 }
 
-fn trim(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
+/// Reads up to a newline (or [`MAX_LINE`] bytes) straight into a buffer
+/// wiped on drop: the line may hold a share, so it passes through no
+/// other buffer (a `BufReader`'s would keep a copy).
+async fn read_line(
+    read: &mut tokio::net::unix::OwnedReadHalf,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut line = Zeroizing::new(vec![0u8; MAX_LINE]);
+    let mut filled = 0;
+    while filled < MAX_LINE {
+        let n = read.read(&mut line[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        if line[filled - n..filled].contains(&b'\n') {
+            break;
+        }
+    }
+    line.truncate(filled);
+    Ok(line)
 }
 
 async fn command(node: &Node, line: &[u8], operator: &str) -> Reply {

@@ -120,6 +120,10 @@ pub(crate) struct CredentialCache {
     /// Bumped by every `clear`: a credential loaded while an IAM write
     /// cleared the cache may predate that write, and is not kept.
     generation: std::sync::atomic::AtomicU64,
+    /// Authentications that found their credential cached, and those that
+    /// read it from the store.
+    pub(crate) hits: std::sync::atomic::AtomicU64,
+    pub(crate) misses: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -145,6 +149,12 @@ impl CredentialCache {
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// `now_ms` as a time, for the SigV4 clock checks.
+fn instant(now_ms: i64) -> Result<time::OffsetDateTime, AuthFailure> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .map_err(|_| AuthError::UnrecognizedClient.into())
 }
 
 impl<E: Engine> Iam<E> {
@@ -182,36 +192,9 @@ impl<E: Engine> Iam<E> {
 
         let now_ms = self.clock.now_ms();
         let access_key_id = signed.access_key_id().to_owned();
-        let (account, principal, key, policies, principal_tags, session, write_last_used) = {
-            let hit = self.cached(&access_key_id, &signed, now_ms)?;
-            match hit {
-                Some(hit) => hit,
-                None => {
-                    let generation = self.cache.generation();
-                    let credential = self
-                        .load_credential(&access_key_id, signed.security_token(), now_ms)
-                        .await?;
-                    self.remember(&access_key_id, credential);
-                    let hit = self.cached(&access_key_id, &signed, now_ms);
-                    if self.cache.generation() != generation {
-                        // An IAM write landed while this credential was
-                        // read: good enough for this request, which raced
-                        // with it, but not to be kept for the next ones.
-                        self.cache.lock().remove(&access_key_id);
-                    }
-                    hit?.ok_or(AuthFailure::Signature(AuthError::UnrecognizedClient))?
-                }
-            }
-        };
-        // A session key is only ever valid with its token, and a long-term
-        // key never with one.
-        match (&session, signed.security_token()) {
-            (Some(_), None) | (None, Some(_)) => return Err(AuthFailure::InvalidToken),
-            _ => {}
-        }
-        let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
-            .map_err(|_| AuthError::UnrecognizedClient)?;
-        let verified = signed.verify_with_key(&key, now)?;
+        let (account, principal, key, policies, principal_tags, session, write_last_used) =
+            self.credential(&signed, now_ms, true).await?;
+        let verified = signed.verify_with_key(&key, instant(now_ms)?)?;
         if write_last_used {
             self.record_last_used(&access_key_id, scope.service, region.as_str(), now_ms)
                 .await;
@@ -228,6 +211,91 @@ impl<E: Engine> Iam<E> {
         ))
     }
 
+    /// Credential cache lookups so far, one per request (at its precheck):
+    /// (found cached, read from the store).
+    pub fn credential_cache_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.cache.hits.load(Relaxed),
+            self.cache.misses.load(Relaxed),
+        )
+    }
+
+    /// What can be checked before the body is read: the SigV4 structure,
+    /// the clock, and that the access key (or session token) is one of
+    /// ours and usable. A server reads a large body only for a request
+    /// that passes; one that fails is still authenticated in full, with
+    /// what little body it sent, for its error and its audit record.
+    pub async fn precheck(&self, request: &RequestParts<'_>) -> Result<(), AuthFailure> {
+        let signed = custos_sigv4::parse(request)?;
+        let now_ms = self.clock.now_ms();
+        signed.check_time(instant(now_ms)?)?;
+        self.credential(&signed, now_ms, false).await.map(|_| ())
+    }
+
+    /// The credential behind the request's access key id, from the cache or
+    /// the store, with a signing key for its scope. `authenticating`: this
+    /// is the request's authentication, not its precheck: it claims the
+    /// write of the key's last-used time if one is due. The precheck, which
+    /// every request passes through first, is what the cache statistics
+    /// count (after it, the authentication finds the credential cached).
+    #[allow(
+        clippy::type_complexity,
+        reason = "a private tuple of the cache's parts"
+    )]
+    async fn credential(
+        &self,
+        signed: &custos_sigv4::SignedRequest<'_>,
+        now_ms: i64,
+        authenticating: bool,
+    ) -> Result<
+        (
+            AccountId,
+            Principal,
+            Arc<SigningKey>,
+            Arc<IdentityPolicies>,
+            Vec<(String, String)>,
+            Option<SessionFacts>,
+            bool,
+        ),
+        AuthFailure,
+    > {
+        let access_key_id = signed.access_key_id();
+        let counter = |c: &std::sync::atomic::AtomicU64| {
+            if !authenticating {
+                c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let hit = match self.cached(access_key_id, signed, now_ms, authenticating)? {
+            Some(hit) => {
+                counter(&self.cache.hits);
+                hit
+            }
+            None => {
+                counter(&self.cache.misses);
+                let generation = self.cache.generation();
+                let credential = self
+                    .load_credential(access_key_id, signed.security_token(), now_ms)
+                    .await?;
+                self.remember(access_key_id, credential);
+                let hit = self.cached(access_key_id, signed, now_ms, authenticating);
+                if self.cache.generation() != generation {
+                    // An IAM write landed while this credential was
+                    // read: good enough for this request, which raced
+                    // with it, but not to be kept for the next ones.
+                    self.cache.lock().remove(access_key_id);
+                }
+                hit?.ok_or(AuthFailure::Signature(AuthError::UnrecognizedClient))?
+            }
+        };
+        // A session key is only ever valid with its token, and a long-term
+        // key never with one.
+        match (&hit.5, signed.security_token()) {
+            (Some(_), None) | (None, Some(_)) => Err(AuthFailure::InvalidToken),
+            _ => Ok(hit),
+        }
+    }
+
     /// A fresh cached credential for the request's key id, with a signing
     /// key for its scope. Checks a cached session's expiry every time.
     #[allow(
@@ -239,6 +307,7 @@ impl<E: Engine> Iam<E> {
         access_key_id: &str,
         signed: &custos_sigv4::SignedRequest<'_>,
         now_ms: i64,
+        authenticating: bool,
     ) -> Result<
         Option<(
             AccountId,
@@ -285,7 +354,7 @@ impl<E: Engine> Iam<E> {
             && entry
                 .last_used_written_ms
                 .is_none_or(|t| now_ms - t >= LAST_USED_EVERY_MS);
-        if write_last_used {
+        if write_last_used && authenticating {
             entry.last_used_written_ms = Some(now_ms);
         }
         Ok(Some((

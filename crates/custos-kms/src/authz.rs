@@ -231,6 +231,9 @@ pub(crate) struct PolicyCache {
     // The parsed policy keeps its text (`Policy::text`), which is what an
     // entry is compared against.
     parsed: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Lookups answered from the cache, and lookups that parsed.
+    pub(crate) hits: std::sync::atomic::AtomicU64,
+    pub(crate) misses: std::sync::atomic::AtomicU64,
 }
 
 /// Beyond this many keys the cache starts over.
@@ -253,8 +256,11 @@ impl PolicyCache {
             .get(key_id)
             && cached.text() == text
         {
+            self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(Arc::clone(cached));
         }
+        self.misses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Stored policies were checked when written: one that no longer
         // parses is refused, never ignored (ignoring it could ignore a Deny).
         let policy =

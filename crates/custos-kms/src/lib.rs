@@ -445,6 +445,15 @@ impl<E: Engine> Kms<E> {
         Ok(())
     }
 
+    /// Key-policy cache lookups so far: (answered from the cache, parsed).
+    pub fn policy_cache_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.policy_cache.hits.load(Relaxed),
+            self.policy_cache.misses.load(Relaxed),
+        )
+    }
+
     /// The store key's sealer, shared with the domains beside this one
     /// (IAM), which seal their records under the same key.
     pub fn store_sealer(&self) -> Arc<Sealer> {

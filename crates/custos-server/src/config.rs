@@ -33,6 +33,18 @@ pub struct ConfigFile {
     pub audit: AuditFile,
     #[serde(default)]
     pub root_key: RootKeyFile,
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+/// `[limits]`: what clients may make the server hold (see
+/// `docs/operations.md`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    pub body_budget_bytes: Option<usize>,
 }
 
 /// `[root_key]`: where the root key comes from (see
@@ -185,6 +197,7 @@ pub struct Config {
     /// off explicitly.
     pub audit_dir: Option<PathBuf>,
     pub root_key: RootKeySource,
+    pub limits: crate::limits::Limits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
@@ -394,7 +407,9 @@ impl Config {
             file.root_key,
             listen,
         )?;
+        let limits = limits(file.limits)?;
         Ok(Config {
+            limits,
             audit_dir,
             root_key,
             listen,
@@ -407,6 +422,36 @@ impl Config {
             quotas,
         })
     }
+}
+
+fn limits(file: LimitsFile) -> Result<crate::limits::Limits, ConfigError> {
+    let d = crate::limits::Limits::default();
+    let at_least = |field, value: Option<usize>, min: usize, default| match value {
+        Some(v) if v < min => Err(invalid(field, format!("at least {min}"))),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    };
+    Ok(crate::limits::Limits {
+        max_connections: at_least(
+            "limits.max_connections",
+            file.max_connections,
+            1,
+            d.max_connections,
+        )?,
+        max_connections_per_address: at_least(
+            "limits.max_connections_per_address",
+            file.max_connections_per_address,
+            1,
+            d.max_connections_per_address,
+        )?,
+        // At least one largest request.
+        body_budget_bytes: at_least(
+            "limits.body_budget_bytes",
+            file.body_budget_bytes,
+            crate::server::MAX_BODY_BYTES,
+            d.body_budget_bytes,
+        )?,
+    })
 }
 
 /// The flags and environment about the root key.

@@ -35,6 +35,10 @@ pub enum ApiError {
     /// The body did not arrive in time.
     #[error("request body timed out")]
     Timeout,
+    /// Too many request bodies are being read at once (the body budget,
+    /// see `limits`): the client should retry.
+    #[error("body budget exhausted")]
+    Busy,
     /// The audit record could not be written: the request fails closed.
     #[error("audit failure")]
     Audit(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -69,6 +73,9 @@ pub const SEALED_MESSAGE: &str = "This Custos server is sealed: no key can be us
      operators unseal it (custos operator unseal). Try the request again later.";
 
 /// The generic message of internal errors.
+/// Said when the body budget is exhausted.
+pub const BUSY_MESSAGE: &str =
+    "Too many requests are being received at once. Try the request again.";
 pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Try the request again.";
 
 impl ApiError {
@@ -97,6 +104,7 @@ impl ApiError {
                 C::RequestTimeoutException,
                 Some("The request body was not received in time.".into()),
             ),
+            ApiError::Busy => (C::ThrottlingException, Some(BUSY_MESSAGE.into())),
             ApiError::Audit(_) | ApiError::Internal(_) => {
                 (C::KMSInternalException, Some(INTERNAL_MESSAGE.into()))
             }
@@ -142,6 +150,7 @@ impl ApiError {
                 Q::RequestExpired,
                 "The request body was not received in time.",
             ),
+            ApiError::Busy => err(Q::Throttling, BUSY_MESSAGE),
             ApiError::Query(e) => e.clone(),
             ApiError::Iam(e) => iam_to_query(e),
         }
@@ -503,6 +512,12 @@ mod tests {
                 "RequestTimeoutException",
                 408,
                 Some("The request body was not received in time."),
+            ),
+            (
+                ApiError::Busy,
+                "ThrottlingException",
+                400,
+                Some(BUSY_MESSAGE),
             ),
             (
                 ApiError::Sealed,

@@ -1,8 +1,8 @@
 //! What operators and orchestrators ask of a running server, without
 //! credentials: `GET /healthz` (the process answers, and whether it is
-//! sealed), `GET /readyz` (it can serve: 503 while sealed, or while the
-//! audit log cannot be written, since every request would then be
-//! refused), and `GET /metrics` (Prometheus text format, version 0.0.4).
+//! sealed), `GET /readyz` (it can serve: 503 while sealed, while the
+//! store is recovering from an I/O error, or while the audit log cannot be
+//! written, since every request would then be refused), and `GET /metrics` (Prometheus text format, version 0.0.4).
 //!
 //! Nothing here is secret or names a key: the seal and audit log's state,
 //! counts and timings, and request metrics whose labels come from fixed
@@ -53,7 +53,12 @@ fn audit_state(state: &Node) -> &'static str {
 fn readiness(state: &Node) -> Answer {
     let audit = audit_state(state);
     let sealed = state.is_sealed();
-    let mut body = serde_json::json!({ "audit": audit, "sealed": sealed });
+    let store = if state.store_healthy() {
+        "ok"
+    } else {
+        "failing"
+    };
+    let mut body = serde_json::json!({ "audit": audit, "sealed": sealed, "store": store });
     let since = state
         .audit
         .stats()
@@ -62,7 +67,7 @@ fn readiness(state: &Node) -> Answer {
     if since > 0 {
         body["auditUnwritableSince"] = custos_audit::event::cloudtrail_time(since).into();
     }
-    let status = if audit == "unwritable" || sealed {
+    let status = if audit == "unwritable" || sealed || store == "failing" {
         body["status"] = "unready".into();
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -88,6 +93,12 @@ fn metrics(state: &Node) -> String {
         "gauge",
         "1 while the server is sealed (every KMS, IAM and STS request is refused); 0 while it serves.",
         u8::from(state.is_sealed()).to_string(),
+    );
+    metric(
+        "custos_store_healthy",
+        "gauge",
+        "1 while the store serves; 0 while it is reopened after an I/O error (requests needing it fail with a 500).",
+        u8::from(state.store_healthy()).to_string(),
     );
     metric(
         "custos_audit_enabled",
@@ -146,6 +157,22 @@ fn metrics(state: &Node) -> String {
     // The count is the buckets' total, so that a scrape during an update
     // stays consistent.
     let _ = writeln!(out, "{name}_count {cumulative}");
+    if let Some(open) = state.state() {
+        // Hit and miss counts: a rate of each is a hit rate.
+        let name = "custos_cache_lookups_total";
+        let _ = write!(
+            out,
+            "# HELP {name} Lookups in the server's caches, by cache and result.\n# TYPE {name} counter\n"
+        );
+        let caches = [
+            ("credential", open.iam.credential_cache_stats()),
+            ("key_policy", open.kms.policy_cache_stats()),
+        ];
+        for (cache, (hits, misses)) in caches {
+            let _ = writeln!(out, "{name}{{cache=\"{cache}\",result=\"hit\"}} {hits}");
+            let _ = writeln!(out, "{name}{{cache=\"{cache}\",result=\"miss\"}} {misses}");
+        }
+    }
     state.metrics.render(&mut out);
     out
 }

@@ -25,6 +25,7 @@ pub mod config;
 mod dispatch;
 pub mod error;
 mod health;
+pub mod limits;
 mod metrics;
 pub mod operator;
 mod query;
@@ -160,6 +161,8 @@ pub struct Running {
     /// The operator socket (`custos operator status|unseal|seal`).
     pub operator_socket: PathBuf,
     node: Arc<seal::Node>,
+    /// The certificate served, and where it was read from.
+    certificate: Option<(Arc<tls::Certificate>, config::TlsSource)>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -176,7 +179,17 @@ impl Running {
     /// wait. Nothing happens while sealed.
     pub async fn run_scheduled_pass(&self) {
         if let Some(state) = self.node.state() {
-            server::scheduled_pass(&state).await;
+            server::scheduled_pass(&state, &self.node.metrics).await;
+        }
+    }
+
+    /// Reads the operator's TLS certificate and key files again (the
+    /// binary does on SIGHUP): new connections get the new certificate,
+    /// open ones are not dropped. On error nothing changes.
+    pub fn reload_tls(&self) -> Result<(), tls::TlsError> {
+        match &self.certificate {
+            Some((certificate, source)) => certificate.reload(source),
+            None => Err(tls::TlsError::NotReloadable),
         }
     }
 
@@ -233,6 +246,23 @@ fn root_provider(config: &Config) -> Result<Arc<dyn RootKeyProvider>, StartError
 }
 
 /// Opens (creating) the embedded store, readable by its owner only.
+/// How many connections the kernel may hold for us before we accept them:
+/// a flood of connections must not crowd out a real client's, waiting on
+/// SYN retransmissions (Linux caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// The listening socket, with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 fn open_store(data_dir: &Path) -> Result<RedbEngine, StartError> {
     let path = data_dir.join("custos.redb");
     let err = |source| StartError::DataDir {
@@ -516,12 +546,10 @@ pub async fn start_with_clock(
         config.enable_tls12,
         custody,
     )?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = listen(config.listen).map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: config.listen,
         source,
@@ -548,12 +576,13 @@ pub async fn start_with_clock(
         }
         Err(e) => return Err(socket_error(e)),
     };
-    let (ca_bundle, acceptor) = match tls {
+    let (ca_bundle, acceptor, certificate) = match tls {
         Some(t) => (
             t.ca_bundle.map(|p| std::fs::canonicalize(&p).unwrap_or(p)),
             Some(tokio_rustls::TlsAcceptor::from(t.config)),
+            Some(t.certificate),
         ),
-        None => (None, None),
+        None => (None, None, None),
     };
     let running_tls = acceptor.is_some();
     let (account_id, bootstrap_access_key_id, bootstrap_secret) = match &opened {
@@ -565,7 +594,12 @@ pub async fn start_with_clock(
         None => (recorded_account.unwrap_or_default(), None, None),
     };
     let regions = config.regions.iter().map(|r| r.to_string()).collect();
-    let node = Arc::new(seal::Node::new(audit, opener, opened.map(|o| o.state))?);
+    let node = Arc::new(seal::Node::new(
+        audit,
+        opener,
+        opened.map(|o| o.state),
+        config.limits,
+    )?);
     if node.is_sealed() {
         tracing::warn!(
             socket = %operator_socket.display(),
@@ -604,6 +638,7 @@ pub async fn start_with_clock(
         root_key_path: config.data_dir.join("root.key"),
         operator_socket,
         node,
+        certificate: certificate.map(|c| (c, config.tls.clone())),
         shutdown: tx,
         task,
     })

@@ -57,7 +57,24 @@ pub(crate) struct Metrics {
     tables: Mutex<Tables>,
     pub connections_open: AtomicI64,
     pub connections_total: AtomicU64,
+    /// Connections closed on arrival, by the limit they were over.
+    refused: Mutex<HashMap<&'static str, u64>>,
+    /// Scheduler passes by outcome (done, failed, postponed), and the
+    /// actions (deletions, rotations) they took.
+    scheduler_passes: [AtomicU64; 3],
+    scheduler_actions: AtomicU64,
 }
+
+/// How a scheduler pass ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PassOutcome {
+    Done = 0,
+    Failed = 1,
+    /// Not run: the audit log could not record what it would do.
+    Postponed = 2,
+}
+
+const PASS_OUTCOMES: [&str; 3] = ["done", "failed", "postponed"];
 
 /// Counts a connection as open while it lives.
 pub(crate) struct OpenConnection<'a>(&'a Metrics);
@@ -73,6 +90,23 @@ impl Metrics {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
         self.connections_open.fetch_add(1, Ordering::Relaxed);
         OpenConnection(self)
+    }
+
+    /// Counts a scheduler pass and the actions it took.
+    pub(crate) fn scheduler_pass(&self, outcome: PassOutcome, actions: usize) {
+        self.scheduler_passes[outcome as usize].fetch_add(1, Ordering::Relaxed);
+        self.scheduler_actions
+            .fetch_add(actions as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a connection refused by a limit.
+    pub(crate) fn refused(&self, limit: &'static str) {
+        *self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(limit)
+            .or_default() += 1;
     }
 
     /// Records one answered request.
@@ -120,6 +154,36 @@ impl Metrics {
             "Client connections accepted.",
             self.connections_total.load(Ordering::Relaxed).to_string(),
         );
+        let name = "custos_scheduler_passes_total";
+        let _ = write!(
+            out,
+            "# HELP {name} Scheduler passes (deletions and rotations due), by outcome.\n# TYPE {name} counter\n"
+        );
+        for (outcome, n) in PASS_OUTCOMES.iter().zip(&self.scheduler_passes) {
+            let _ = writeln!(
+                out,
+                "{name}{{outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        gauge(
+            out,
+            "custos_scheduler_actions_total",
+            "counter",
+            "Keys deleted or rotated by the scheduler.",
+            self.scheduler_actions.load(Ordering::Relaxed).to_string(),
+        );
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let mut refused: Vec<_> = refused.iter().map(|(k, v)| (*k, *v)).collect();
+        refused.sort();
+        let name = "custos_connections_refused_total";
+        let _ = write!(
+            out,
+            "# HELP {name} Connections closed on arrival, by the limit they were over.\n# TYPE {name} counter\n"
+        );
+        for (limit, n) in refused {
+            let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {n}");
+        }
         let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let mut requests: Vec<_> = t.requests.iter().collect();
         requests.sort();
@@ -187,9 +251,24 @@ mod tests {
         );
         m.record(Api::Query, "", 200, None, Duration::from_secs(9));
         let open = m.connection();
+        m.refused("max_connections_per_address");
+        m.refused("max_connections_per_address");
+        m.scheduler_pass(PassOutcome::Done, 3);
+        m.scheduler_pass(PassOutcome::Postponed, 0);
         let mut text = String::new();
         m.render(&mut text);
         assert!(text.contains("custos_connections_open 1\n"), "{text}");
+        assert!(text.contains(
+            "custos_connections_refused_total{limit=\"max_connections_per_address\"} 2\n"
+        ));
+        for line in [
+            "custos_scheduler_passes_total{outcome=\"done\"} 1\n",
+            "custos_scheduler_passes_total{outcome=\"failed\"} 0\n",
+            "custos_scheduler_passes_total{outcome=\"postponed\"} 1\n",
+            "custos_scheduler_actions_total 3\n",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
         drop(open);
         assert!(text.contains(
             "custos_requests_total{api=\"kms\",operation=\"Encrypt\",status=\"400\"} 1\n"

@@ -146,6 +146,7 @@ pub const BACKUP_FILES: [&str; 5] = [
 pub(crate) struct Node {
     pub audit: custos_audit::AuditLog,
     pub metrics: crate::metrics::Metrics,
+    pub gate: Arc<crate::limits::Gate>,
     open: RwLock<Option<Arc<State>>>,
     opener: Opener,
     /// Shares entered so far (shares provider, while sealed); also
@@ -158,6 +159,7 @@ impl Node {
         audit: custos_audit::AuditLog,
         opener: Opener,
         state: Option<Arc<State>>,
+        limits: crate::limits::Limits,
     ) -> Result<Node, StartError> {
         let unsealing = match (&opener.root, &state) {
             (RootSource::Shares { wrapped }, None) => Some(Unsealer::new(wrapped)?),
@@ -166,6 +168,7 @@ impl Node {
         Ok(Node {
             audit,
             metrics: crate::metrics::Metrics::default(),
+            gate: crate::limits::Gate::new(limits),
             open: RwLock::new(state),
             opener,
             unsealing: tokio::sync::Mutex::new(unsealing),
@@ -175,6 +178,11 @@ impl Node {
     /// The domain, `None` while sealed.
     pub(crate) fn state(&self) -> Option<Arc<State>> {
         self.open.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the store serves (not recovering from an I/O error).
+    pub(crate) fn store_healthy(&self) -> bool {
+        self.opener.engine.is_healthy()
     }
 
     pub(crate) fn is_sealed(&self) -> bool {

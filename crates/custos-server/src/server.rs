@@ -13,7 +13,7 @@ use custos_kms::Kms;
 use custos_store::redb::RedbEngine;
 use custos_wire::{ErrorBody, Operation};
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -24,13 +24,28 @@ use zeroize::Zeroizing;
 use crate::audit::Seen;
 use crate::dispatch::dispatch;
 use crate::error::ApiError;
+use crate::limits::{BodyRoom, UNAUTHENTICATED_BODY_BYTES};
 use crate::seal::Node;
 
 /// The largest request body accepted. The largest legitimate KMS request
 /// is a `CreateKey` or `PutKeyPolicy` with a 128 KiB policy, JSON-escaped.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
-/// How long a client may take to send its headers, and then its body.
+/// How long a client may take to send its headers (or keep an idle
+/// connection), and then its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most buffer reserved for a body before its bytes arrive (most KMS
+/// requests fit).
+const FIRST_BODY_BUFFER: usize = 4 * 1024;
+/// How long a client whose headers checked out may take to send its body:
+/// a slow sender holds its share of the body budget only this long.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client whose headers did not check out may take to send
+/// its (small) body.
+const UNAUTHENTICATED_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a connection buffers while reading headers: a request's
+/// headers must fit (the largest real ones, with a session token, are a
+/// few KiB).
+const MAX_HEADER_BUFFER: usize = 64 * 1024;
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight.
@@ -116,7 +131,7 @@ pub(crate) async fn schedule(node: Arc<Node>, mut shutdown: watch::Receiver<bool
             _ = ticks.tick() => {
                 // Sealed, there is nothing it could read.
                 if let Some(state) = node.state() {
-                    scheduled_pass(&state).await;
+                    scheduled_pass(&state, &node.metrics).await;
                 }
             }
             _ = shutdown.changed() => break,
@@ -124,16 +139,20 @@ pub(crate) async fn schedule(node: Arc<Node>, mut shutdown: watch::Receiver<bool
     }
 }
 
-/// One pass of the scheduler, its actions recorded in the audit log.
-pub(crate) async fn scheduled_pass(state: &State) {
+/// One pass of the scheduler, its actions recorded in the audit log and
+/// its outcome in `metrics`.
+pub(crate) async fn scheduled_pass(state: &State, metrics: &crate::metrics::Metrics) {
+    use crate::metrics::PassOutcome;
     // Nothing is destroyed or rotated that could not be recorded: the
     // pass waits for the log to be writable again.
     if !state.audit.is_healthy() {
         tracing::warn!("scheduled work postponed: the audit log is not writable");
+        metrics.scheduler_pass(PassOutcome::Postponed, 0);
         return;
     }
     match state.kms.run_scheduled_work().await {
         Ok(done) => {
+            metrics.scheduler_pass(PassOutcome::Done, done.actions.len());
             for action in &done.actions {
                 let event = crate::audit::service_event(action, state.now_ms());
                 // What was done is done: a record that cannot be written is
@@ -148,7 +167,10 @@ pub(crate) async fn scheduled_pass(state: &State) {
                 }
             }
         }
-        Err(e) => tracing::error!(error = ?e, "scheduled work failed"),
+        Err(e) => {
+            metrics.scheduler_pass(PassOutcome::Failed, 0);
+            tracing::error!(error = ?e, "scheduled work failed");
+        }
     }
 }
 
@@ -162,6 +184,7 @@ pub(crate) async fn serve(
 ) {
     let mut connections = tokio::task::JoinSet::new();
     let mut accept_errors = RateLimited::default();
+    let mut refusals = RateLimited::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -177,11 +200,26 @@ pub(crate) async fn serve(
                         continue;
                     }
                 };
+                let admitted = match node.gate.admit(peer.ip()) {
+                    Ok(a) => a,
+                    Err(refused) => {
+                        // Closed at once: a client over its share holds
+                        // nothing, not even a TLS handshake.
+                        node.metrics.refused(refused.label());
+                        if let Some(suppressed) = refusals.due() {
+                            tracing::warn!(%peer, limit = refused.label(), suppressed, "connection refused");
+                        }
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let node = Arc::clone(&node);
                 let tls = tls.clone();
                 let shutdown = shutdown.clone();
-                connections.spawn(connection(stream, peer, tls, node, shutdown));
+                connections.spawn(async move {
+                    let _admitted = admitted;
+                    connection(stream, peer, tls, node, shutdown).await;
+                });
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -245,6 +283,7 @@ async fn connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BUFFER)
         .keep_alive(true);
     match tls {
         Some(acceptor) => {
@@ -327,8 +366,28 @@ async fn handle(
     let mut kms_error = None;
     // Sealed, every request gets the same refusal, its body unread.
     let body = match node.state() {
-        Some(state) => read_body(&parts, body).await.map(|body| (state, body)),
+        Some(state) => {
+            let checked = state
+                .iam
+                .precheck(&custos_sigv4::RequestParts {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: &parts.headers,
+                    body: b"",
+                })
+                .await
+                .is_ok();
+            read_body(&node.gate, &parts, body, checked)
+                .await
+                .map(|(body, room)| (state, body, room))
+        }
         None => Err(ApiError::Sealed),
+    };
+    // The body's room in the budget is held until the request is answered.
+    let (body, _room) = match body {
+        Ok((state, body, room)) => (Ok((state, body)), room),
+        Err(e) => (Err(e), None),
     };
     let (status, content_type, body) = if trail {
         let answer = match body {
@@ -434,46 +493,99 @@ fn respond(
 }
 
 /// Reads a request body within the limits, into a buffer wiped on drop.
+///
+/// `checked`: the request's headers passed the authentication precheck, so
+/// its body is read up to [`MAX_BODY_BYTES`], in [`BODY_TIMEOUT`], each
+/// chunk within the shared body budget as it arrives. Otherwise at most
+/// [`UNAUTHENTICATED_BODY_BYTES`] are read, and a longer body (or one with
+/// no room left for it) is not read at all: the request goes on with an
+/// empty body, to fail its authentication.
 async fn read_body(
+    gate: &crate::limits::Gate,
     parts: &http::request::Parts,
-    body: Incoming,
-) -> Result<Zeroizing<Vec<u8>>, ApiError> {
-    // Refuse an oversized body before reading it, when its length is
-    // announced; otherwise stop reading at the limit.
+    mut body: Incoming,
+    checked: bool,
+) -> Result<(Zeroizing<Vec<u8>>, Option<BodyRoom>), ApiError> {
     let announced = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::BodyTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+    let nothing = || Ok((Zeroizing::new(Vec::new()), None));
+    if announced == Some(0) {
+        return nothing();
     }
-    let collected =
-        tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
-            .await
-            .map_err(|_| ApiError::Timeout)?
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    ApiError::BodyTooLarge {
-                        limit: MAX_BODY_BYTES,
-                    }
-                } else {
-                    ApiError::Serialization("The request body could not be read.".into())
-                }
-            })?;
-    // The body may hold a plaintext: copy it, once, into a buffer wiped on
-    // drop.
-    let mut chunks = collected.aggregate();
-    let mut body = Zeroizing::new(Vec::with_capacity(bytes::Buf::remaining(&chunks)));
-    while bytes::Buf::has_remaining(&chunks) {
-        let chunk = bytes::Buf::chunk(&chunks);
-        body.extend_from_slice(chunk);
-        let n = chunk.len();
-        bytes::Buf::advance(&mut chunks, n);
+    let (limit, deadline, mut room) = if checked {
+        // Refuse an oversized body before reading it, when its length is
+        // announced; otherwise stop reading at the limit.
+        if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        (MAX_BODY_BYTES, BODY_TIMEOUT, None)
+    } else {
+        if announced.is_some_and(|n| n > UNAUTHENTICATED_BODY_BYTES as u64) {
+            return nothing();
+        }
+        match gate.unauthenticated_room() {
+            Some(room) => (
+                UNAUTHENTICATED_BODY_BYTES,
+                UNAUTHENTICATED_READ_TIMEOUT,
+                Some(room),
+            ),
+            None => return nothing(),
+        }
+    };
+    let deadline = tokio::time::Instant::now() + deadline;
+    // The body may hold a plaintext: read straight into a buffer wiped on
+    // drop. Sized by what was announced only up to a small first size:
+    // an announcement is anyone's word, memory is taken as bytes arrive.
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        announced.map_or(0, |n| n as usize).min(FIRST_BODY_BUFFER),
+    ));
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(ApiError::Timeout),
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::Serialization(
+                    "The request body could not be read.".into(),
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers carry nothing we use
+        };
+        let total = out.len() + data.len();
+        if total > limit {
+            return if checked {
+                Err(ApiError::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                })
+            } else {
+                nothing()
+            };
+        }
+        if checked
+            && tokio::time::timeout_at(deadline, gate.grow(&mut room, total))
+                .await
+                .is_err()
+        {
+            return Err(ApiError::Busy);
+        }
+        if out.capacity() < total {
+            // Grown by hand, so that no copy of a plaintext is left behind
+            // in freed memory.
+            let mut bigger =
+                Zeroizing::new(Vec::with_capacity(total.max(out.capacity() * 2).min(limit)));
+            bigger.extend_from_slice(&out);
+            out = bigger;
+        }
+        out.extend_from_slice(&data);
     }
-    Ok(body)
+    Ok((out, room))
 }
 
 /// Everything between a KMS request's body and its response body,

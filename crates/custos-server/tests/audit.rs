@@ -550,6 +550,26 @@ async fn metrics_count_requests_errors_latency_and_connections() {
     );
     assert!(line("custos_connections_total") >= 1.0);
     assert!(line("custos_connections_open") >= 1.0);
+    assert_eq!(line("custos_store_healthy"), 1.0);
+    // Five authentications with one access key: the first reads the
+    // credential, the rest find it cached. Three Encrypts of one key: its
+    // policy is parsed once (at most; CreateKey may have cached it).
+    assert_eq!(
+        line(r#"custos_cache_lookups_total{cache="credential",result="miss"}"#),
+        1.0
+    );
+    assert_eq!(
+        line(r#"custos_cache_lookups_total{cache="credential",result="hit"}"#),
+        4.0
+    );
+    assert!(line(r#"custos_cache_lookups_total{cache="key_policy",result="hit"}"#) >= 2.0);
+    assert!(line(r#"custos_cache_lookups_total{cache="key_policy",result="miss"}"#) <= 1.0);
+    // The server's own scheduler runs a pass at start; one more here.
+    let passes = r#"custos_scheduler_passes_total{outcome="done"}"#;
+    let before = line(passes);
+    server.run_scheduled_pass().await;
+    let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
+    assert_eq!(metric(&scraped, passes), before + 1.0);
     assert!(!scraped.contains(&key) && !scraped.contains(missing));
     server.shutdown().await;
 }

@@ -151,3 +151,124 @@ async fn plain_http_only_when_asked_and_only_on_loopback() {
         "{refused:?}"
     );
 }
+
+/// A self-signed certificate for 127.0.0.1: (certificate PEM, key PEM).
+fn self_signed() -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    let cert = params.self_signed(&key).expect("certificate");
+    (cert.pem(), key.serialize_pem())
+}
+
+fn write_pair(dir: &std::path::Path, (cert, key): &(String, String)) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(dir.join("cert.pem"), cert).expect("cert");
+    std::fs::write(dir.join("key.pem"), key).expect("key");
+    std::fs::set_permissions(dir.join("key.pem"), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
+}
+
+/// A TLS connection trusting only `cert_pem`, or the handshake error.
+async fn connect_trusting(
+    running: &custos_server::Running,
+    cert_pem: &str,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
+        roots.add(cert.expect("PEM")).expect("add");
+    }
+    let client = ClientConfig::builder_with_provider(Arc::new(provider::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(running.local_addr)
+        .await
+        .expect("connect");
+    tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(ServerName::try_from("127.0.0.1").expect("name"), tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `GET /healthz` on an open connection; the status line.
+async fn health_on(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tls.read(&mut buf).await.expect("read");
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_certificates_are_reloaded_without_dropping_connections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tls files");
+    let first = self_signed();
+    write_pair(files.path(), &first);
+    let running = custos_server::start(config(
+        dir.path(),
+        Overrides {
+            tls_cert_file: Some(files.path().join("cert.pem")),
+            tls_key_file: Some(files.path().join("key.pem")),
+            ..Overrides::default()
+        },
+    ))
+    .await
+    .expect("start");
+    let mut open = connect_trusting(&running, &first.0)
+        .await
+        .expect("the first certificate is served");
+    assert_eq!(health_on(&mut open).await, "HTTP/1.1 200 OK");
+
+    // Renewed in place, then reloaded (SIGHUP, in the binary).
+    let second = self_signed();
+    write_pair(files.path(), &second);
+    running.reload_tls().expect("reload");
+    connect_trusting(&running, &second.0)
+        .await
+        .expect("new connections get the new certificate");
+    assert!(
+        connect_trusting(&running, &first.0).await.is_err(),
+        "the old certificate is no longer served"
+    );
+    assert_eq!(
+        health_on(&mut open).await,
+        "HTTP/1.1 200 OK",
+        "a connection opened before the reload still serves"
+    );
+
+    // A broken renewal changes nothing: a key that is not the
+    // certificate's, then a file that is not PEM.
+    let third = self_signed();
+    std::fs::write(files.path().join("key.pem"), &third.1).expect("key");
+    assert!(running.reload_tls().is_err(), "a mismatched key is refused");
+    std::fs::write(files.path().join("cert.pem"), "not a certificate").expect("cert");
+    assert!(
+        running.reload_tls().is_err(),
+        "a file that is not PEM is refused"
+    );
+    connect_trusting(&running, &second.0)
+        .await
+        .expect("still the second certificate");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_certificate_is_not_reloaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = custos_server::start(config(dir.path(), Overrides::default()))
+        .await
+        .expect("start");
+    assert!(matches!(
+        running.reload_tls(),
+        Err(custos_server::tls::TlsError::NotReloadable)
+    ));
+    running.shutdown().await;
+}

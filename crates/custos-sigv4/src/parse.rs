@@ -345,6 +345,12 @@ impl SignedRequest<'_> {
         self.verify_with_key(&key, now)
     }
 
+    /// Checks only the clock (see [`verify`](Self::verify)): lets a server
+    /// refuse a stale or future-dated request before reading its body.
+    pub fn check_time(&self, now: OffsetDateTime) -> Result<(), AuthError> {
+        self.check_clock(now)
+    }
+
     /// The date (`yyyymmdd`) of the credential scope, to find a cached
     /// [`SigningKey`] for this request.
     pub fn scope_date(&self) -> &str {

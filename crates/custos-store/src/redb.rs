@@ -9,13 +9,27 @@
 //! read-write lock so that the swap waits for transactions in flight and
 //! holds new ones (without blocking the runtime's threads) until it is
 //! done.
+//!
+//! After an I/O error (a full disk, a filesystem remounted read-only, a
+//! failing device) redb refuses every later operation until the database
+//! is closed and opened again. So the engine does that itself: the
+//! operation that met the error fails, the engine is marked failing, and
+//! the next operation (at most once a second) closes the file and opens it
+//! again, which replays redb's recovery to the last durable commit. Until
+//! that succeeds every operation fails at once; when the cause is gone the
+//! store serves again without a restart. A commit is acknowledged only
+//! when redb's fsync returned, so nothing acknowledged is lost and nothing
+//! unwritten is acknowledged; a failed commit may or may not have landed,
+//! as with any storage error.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use tokio::sync::RwLock;
+use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 
 use crate::{Batch, Check, Engine, Entry, StoreError, Table, Write};
 
@@ -23,11 +37,38 @@ fn definition(table: Table) -> TableDefinition<'static, &'static [u8], &'static 
     TableDefinition::new(table.name())
 }
 
+/// How often a failing store tries to open its file again.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
 /// The embedded storage engine.
 #[derive(Clone)]
 pub struct RedbEngine {
-    db: Arc<RwLock<Database>>,
+    /// `None` between closing a failed database and opening it again.
+    db: Arc<RwLock<Option<Database>>>,
     path: Arc<PathBuf>,
+    health: Arc<Health>,
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    failing: AtomicBool,
+    last_reopen: std::sync::Mutex<Option<Instant>>,
+}
+
+/// Why the store cannot serve now.
+#[derive(Debug, thiserror::Error)]
+#[error("the store is unavailable after an I/O error; it is being reopened")]
+struct Unavailable;
+
+/// Whether `e` leaves redb refusing everything until it is reopened.
+fn needs_reopen(e: &redb::Error) -> bool {
+    matches!(
+        e,
+        redb::Error::Io(_)
+            | redb::Error::PreviousIo
+            | redb::Error::Backend(_)
+            | redb::Error::DatabaseClosed
+    )
 }
 
 impl std::fmt::Debug for RedbEngine {
@@ -75,23 +116,103 @@ impl RedbEngine {
             Err(e) => return Err(StoreError::engine(e)),
         }
         Ok(Self {
-            db: Arc::new(RwLock::new(create(path)?)),
+            db: Arc::new(RwLock::new(Some(create(path)?))),
             path: Arc::new(path.to_owned()),
+            health: Arc::default(),
         })
+    }
+
+    /// Whether the store is serving (not recovering from an I/O error).
+    pub fn is_healthy(&self) -> bool {
+        !self.health.failing.load(Ordering::SeqCst)
+    }
+
+    /// The open database, reopening it first if it failed.
+    async fn database(
+        &self,
+    ) -> Result<OwnedRwLockReadGuard<Option<Database>, Database>, StoreError> {
+        if !self.is_healthy() {
+            self.reopen().await;
+        }
+        let guard = Arc::clone(&self.db).read_owned().await;
+        OwnedRwLockReadGuard::try_map(guard, Option::as_ref)
+            .map_err(|_| StoreError::engine(Unavailable))
+    }
+
+    /// `result` as a store error; an error redb does not recover from by
+    /// itself marks the store failing.
+    fn checked<T>(&self, result: Result<T, redb::Error>) -> Result<T, StoreError> {
+        result.map_err(|e| {
+            if needs_reopen(&e) && !self.health.failing.swap(true, Ordering::SeqCst) {
+                tracing::error!(error = %e, "store I/O failed; it will be reopened");
+                self.close_failed();
+            }
+            StoreError::engine(e)
+        })
+    }
+
+    /// Closes a database that met an I/O error, once the operations in
+    /// flight are done: its handle is of no more use, and an open file
+    /// keeps a filesystem from being remounted or unmounted by whoever is
+    /// repairing it.
+    fn close_failed(&self) {
+        let db = Arc::clone(&self.db);
+        let health = Arc::clone(&self.health);
+        tokio::spawn(async move {
+            let mut db = db.write_owned().await;
+            if health.failing.load(Ordering::SeqCst) {
+                // Dropping a redb database may touch the file: off the
+                // async workers.
+                let _ = tokio::task::spawn_blocking(move || *db = None).await;
+            }
+        });
+    }
+
+    /// Closes the failed database and opens it again, at most once per
+    /// [`REOPEN_EVERY`].
+    async fn reopen(&self) {
+        {
+            let mut last = self
+                .health
+                .last_reopen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let mut db = Arc::clone(&self.db).write_owned().await;
+        if self.is_healthy() {
+            return;
+        }
+        let path = Arc::clone(&self.path);
+        let reopened = tokio::task::spawn_blocking(move || {
+            // Closed first: redb holds a lock on the file while open.
+            *db = None;
+            // Opening commits a transaction: the file can be written again.
+            *db = create(&path).ok();
+            db.is_some()
+        })
+        .await
+        .unwrap_or(false);
+        match reopened {
+            true => {
+                self.health.failing.store(false, Ordering::SeqCst);
+                tracing::warn!("store reopened after an I/O error; serving again");
+            }
+            false => tracing::debug!("store still cannot be reopened"),
+        }
     }
 
     fn get_blocking(
         db: &Database,
         table: Table,
         key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = db.begin_read().map_err(StoreError::engine)?;
-        let t = txn
-            .open_table(definition(table))
-            .map_err(StoreError::engine)?;
-        Ok(t.get(key)
-            .map_err(StoreError::engine)?
-            .map(|v| v.value().to_vec()))
+    ) -> Result<Option<Vec<u8>>, redb::Error> {
+        let txn = db.begin_read()?;
+        let t = txn.open_table(definition(table))?;
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn scan_blocking(
@@ -100,21 +221,19 @@ impl RedbEngine {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        let txn = db.begin_read().map_err(StoreError::engine)?;
-        let t = txn
-            .open_table(definition(table))
-            .map_err(StoreError::engine)?;
+    ) -> Result<Vec<Entry>, redb::Error> {
+        let txn = db.begin_read()?;
+        let t = txn.open_table(definition(table))?;
         let start: &[u8] = match after {
             Some(a) if a > prefix => a,
             _ => prefix,
         };
         let mut out = Vec::new();
-        for item in t.range(start..).map_err(StoreError::engine)? {
+        for item in t.range(start..)? {
             if out.len() >= limit {
                 break;
             }
-            let (k, v) = item.map_err(StoreError::engine)?;
+            let (k, v) = item?;
             let k = k.value();
             if !k.starts_with(prefix) {
                 break;
@@ -127,18 +246,16 @@ impl RedbEngine {
         Ok(out)
     }
 
-    fn snapshot_blocking(db: &Database) -> Result<Vec<(Table, Vec<Entry>)>, StoreError> {
+    fn snapshot_blocking(db: &Database) -> Result<Vec<(Table, Vec<Entry>)>, redb::Error> {
         // One read transaction: redb's MVCC gives every table as of the
         // same commit, without blocking writers.
-        let txn = db.begin_read().map_err(StoreError::engine)?;
+        let txn = db.begin_read()?;
         let mut out = Vec::with_capacity(Table::ALL.len());
         for table in Table::ALL {
-            let t = txn
-                .open_table(definition(table))
-                .map_err(StoreError::engine)?;
+            let t = txn.open_table(definition(table))?;
             let mut entries = Vec::new();
-            for item in t.iter().map_err(StoreError::engine)? {
-                let (k, v) = item.map_err(StoreError::engine)?;
+            for item in t.iter()? {
+                let (k, v) = item?;
                 entries.push((k.value().to_vec(), v.value().to_vec()));
             }
             out.push((table, entries));
@@ -146,8 +263,10 @@ impl RedbEngine {
         Ok(out)
     }
 
-    fn commit_blocking(db: &Database, batch: Batch) -> Result<(), StoreError> {
-        let txn = db.begin_write().map_err(StoreError::engine)?;
+    /// Applies `batch`; `Ok(false)` if one of its checks did not hold (and
+    /// nothing was written).
+    fn commit_blocking(db: &Database, batch: Batch) -> Result<bool, redb::Error> {
+        let txn = db.begin_write()?;
         {
             for check in &batch.checks {
                 let (table, key) = match check {
@@ -155,10 +274,8 @@ impl RedbEngine {
                         (*table, key)
                     }
                 };
-                let t = txn
-                    .open_table(definition(table))
-                    .map_err(StoreError::engine)?;
-                let current = t.get(key.as_slice()).map_err(StoreError::engine)?;
+                let t = txn.open_table(definition(table))?;
+                let current = t.get(key.as_slice())?;
                 let holds = match (check, current) {
                     (Check::Absent { .. }, None) => true,
                     (Check::Equals { value, .. }, Some(cur)) => cur.value() == value.as_slice(),
@@ -166,37 +283,36 @@ impl RedbEngine {
                 };
                 if !holds {
                     // Dropping the transaction aborts it: nothing is written.
-                    return Err(StoreError::Conflict);
+                    return Ok(false);
                 }
             }
             for write in &batch.writes {
                 match write {
                     Write::Put { table, key, value } => {
-                        let mut t = txn
-                            .open_table(definition(*table))
-                            .map_err(StoreError::engine)?;
-                        t.insert(key.as_slice(), value.as_slice())
-                            .map_err(StoreError::engine)?;
+                        let mut t = txn.open_table(definition(*table))?;
+                        t.insert(key.as_slice(), value.as_slice())?;
                     }
                     Write::Delete { table, key } => {
-                        let mut t = txn
-                            .open_table(definition(*table))
-                            .map_err(StoreError::engine)?;
-                        t.remove(key.as_slice()).map_err(StoreError::engine)?;
+                        let mut t = txn.open_table(definition(*table))?;
+                        t.remove(key.as_slice())?;
                     }
                 }
             }
         }
         // Durability::Immediate is redb's default: this fsyncs.
-        txn.commit().map_err(StoreError::engine)
+        txn.commit()?;
+        Ok(true)
     }
 
     /// Copies every live row into a new file, durably, and renames it over
     /// the store; the caller holds the database exclusively.
-    fn purge_blocking(db: &mut Database, path: &Path) -> Result<(), StoreError> {
+    fn purge_blocking(db: &mut Option<Database>, path: &Path) -> Result<(), StoreError> {
+        let Some(current) = db.as_ref() else {
+            return Err(StoreError::engine(Unavailable));
+        };
         let copy_path = purge_path(path);
         let _ = std::fs::remove_file(&copy_path);
-        let rows = Self::snapshot_blocking(db)?;
+        let rows = Self::snapshot_blocking(current).map_err(StoreError::engine)?;
         let copy = create(&copy_path)?;
         let txn = copy.begin_write().map_err(StoreError::engine)?;
         for (table, entries) in &rows {
@@ -211,13 +327,15 @@ impl RedbEngine {
         txn.commit().map_err(StoreError::engine)?;
         drop(rows);
         std::fs::rename(&copy_path, path).map_err(StoreError::engine)?;
+        // From the rename on, the path is the copy: so is the handle, even
+        // if the directory's sync below fails. The old file, unlinked,
+        // closes with its handle.
+        *db = Some(copy);
         if let Some(dir) = path.parent() {
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(StoreError::engine)?;
         }
-        // The old file, unlinked, closes with its handle.
-        *db = copy;
         Ok(())
     }
 }
@@ -226,8 +344,8 @@ impl Engine for RedbEngine {
     async fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         // Reads are served from redb's page cache and take microseconds; a
         // thread hop would cost more than it saves.
-        let db = self.db.read().await;
-        Self::get_blocking(&db, table, key)
+        let db = self.database().await?;
+        self.checked(Self::get_blocking(&db, table, key))
     }
 
     async fn scan(
@@ -237,23 +355,28 @@ impl Engine for RedbEngine {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let db = self.db.read().await;
-        Self::scan_blocking(&db, table, prefix, after, limit)
+        let db = self.database().await?;
+        self.checked(Self::scan_blocking(&db, table, prefix, after, limit))
     }
 
     async fn snapshot(&self) -> Result<Vec<(Table, Vec<Entry>)>, StoreError> {
-        let db = Arc::clone(&self.db).read_owned().await;
-        tokio::task::spawn_blocking(move || Self::snapshot_blocking(&db))
+        let db = self.database().await?;
+        let result = tokio::task::spawn_blocking(move || Self::snapshot_blocking(&db))
             .await
-            .map_err(StoreError::engine)?
+            .map_err(StoreError::engine)?;
+        self.checked(result)
     }
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         // A commit waits for fsync: keep it off the async workers.
-        let db = Arc::clone(&self.db).read_owned().await;
-        tokio::task::spawn_blocking(move || Self::commit_blocking(&db, batch))
+        let db = self.database().await?;
+        let result = tokio::task::spawn_blocking(move || Self::commit_blocking(&db, batch))
             .await
-            .map_err(StoreError::engine)?
+            .map_err(StoreError::engine)?;
+        match self.checked(result)? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
+        }
     }
 
     async fn purge(&self) -> Result<(), StoreError> {

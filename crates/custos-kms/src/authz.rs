@@ -1,7 +1,7 @@
 //! The authorization step: AWS KMS's decision, on every request.
 //!
 //! Every operation names what it asks with an [`Action`] (a type, not a
-//! string). Operations on a key go through [`access`], the one path that
+//! string). Operations on a key go through `access`, the one path that
 //! resolves the key, decides here, and then checks the key's state, as AWS
 //! does; actions on no key call `Kms::authorize_account`.
 //! The decision follows AWS KMS's documented order:

@@ -1,7 +1,7 @@
 //! Sealed and unsealed: the server's domain exists only while unsealed.
 //!
-//! A [`Node`] is the process: its audit log, and, while it is unsealed,
-//! the [`State`] every request uses (the KMS and IAM domains, holding the
+//! A `Node` is the process: its audit log, and, while it is unsealed,
+//! the `State` every request uses (the KMS and IAM domains, holding the
 //! store key). Sealing takes the state away; once the requests using it
 //! finish, the store key, the key caches and the audit signing key are
 //! dropped and wiped. Unsealing opens the store again, with the root key

@@ -21,7 +21,7 @@ pub(crate) struct BackupArgs {
     /// The running server's data directory [default: ./custos-data].
     #[arg(long, env = "CUSTOS_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// The server's operator socket [default: <data dir>/operator.sock].
+    /// The server's operator socket [default: operator.sock in the data directory].
     #[arg(long, env = "CUSTOS_OPERATOR_SOCKET")]
     socket: Option<PathBuf>,
 }

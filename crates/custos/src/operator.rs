@@ -20,7 +20,7 @@ pub(crate) struct OperatorArgs {
     /// Data directory [default: ./custos-data].
     #[arg(long, env = "CUSTOS_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
-    /// The server's operator socket [default: <data dir>/operator.sock].
+    /// The server's operator socket [default: operator.sock in the data directory].
     #[arg(long, env = "CUSTOS_OPERATOR_SOCKET", global = true)]
     socket: Option<PathBuf>,
 }

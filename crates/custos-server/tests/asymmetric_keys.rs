@@ -22,8 +22,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+use custos_test_support::python;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
@@ -35,21 +37,6 @@ use common::{ACCOUNT, REGION, client, error_of, start};
 
 fn arn(id: &str) -> String {
     format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
-}
-
-fn python() -> PathBuf {
-    for var in ["CUSTOS_PYTHON", "CUSTOS_ESDK_PYTHON"] {
-        if let Ok(p) = std::env::var(var) {
-            return PathBuf::from(p);
-        }
-    }
-    let venv =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "set CUSTOS_PYTHON to a Python with `cryptography` 46+ (scripts/test installs one)"
-    );
-    venv
 }
 
 /// Runs the interop script; returns stdout, panics with stderr on failure.

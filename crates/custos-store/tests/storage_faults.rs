@@ -7,69 +7,11 @@
 //! test fails rather than pass without testing anything, unless
 //! `CUSTOS_SKIP_MOUNT_TESTS=1` says the machine cannot mount.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use custos_store::redb::RedbEngine;
 use custos_store::{Batch, Engine, Table};
-
-/// A mount made for the test, unmounted when dropped.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn run(args: &[&str]) -> bool {
-        Command::new("mount")
-            .args(args)
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
-        std::fs::create_dir_all(at).expect("mount point");
-        let at_str = at.to_str().expect("utf-8 path");
-        Self::run(&[
-            "-t",
-            "tmpfs",
-            "-o",
-            &format!("size={size},mode=0700"),
-            "tmpfs",
-            at_str,
-        ])
-        .then(|| Mount(at.to_owned()))
-    }
-
-    fn bind(from: &Path, at: &Path) -> Mount {
-        std::fs::create_dir_all(at).expect("mount point");
-        assert!(
-            Self::run(&[
-                "--bind",
-                from.to_str().expect("utf-8"),
-                at.to_str().expect("utf-8")
-            ]),
-            "bind mount"
-        );
-        Mount(at.to_owned())
-    }
-
-    fn remount(&self, options: &str) -> bool {
-        Self::run(&[
-            "-o",
-            &format!("remount,bind,{options}"),
-            self.0.to_str().expect("utf-8"),
-        ])
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn skip_mount_tests() -> bool {
-    std::env::var("CUSTOS_SKIP_MOUNT_TESTS").is_ok_and(|v| v == "1")
-}
+use custos_test_support::{Mount, mount_tests_skipped};
 
 fn put(key: &[u8], value: &[u8]) -> Batch {
     let mut b = Batch::new();
@@ -119,15 +61,15 @@ async fn the_store_recovers_from_a_full_disk_and_a_read_only_mount() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some(disk) = Mount::tmpfs(&dir.path().join("disk"), "4m") else {
         assert!(
-            skip_mount_tests(),
+            mount_tests_skipped(),
             "cannot mount a tmpfs (set CUSTOS_SKIP_MOUNT_TESTS=1 on a machine that cannot)"
         );
         return;
     };
     // The store lives on a bind mount of the tmpfs, which can be made
     // read-only on its own; the filler is written through the tmpfs.
-    let view = Mount::bind(&disk.0, &dir.path().join("view"));
-    let path = view.0.join("store.redb");
+    let view = Mount::bind(disk.path(), &dir.path().join("view"));
+    let path = view.path().join("store.redb");
     let e = RedbEngine::open(&path).expect("open");
     let value = vec![7u8; 2048];
 
@@ -140,11 +82,8 @@ async fn the_store_recovers_from_a_full_disk_and_a_read_only_mount() {
     assert!(!e.is_healthy(), "the engine knows it is failing");
 
     // 2. Room is made: the disk only holds the store, so it grows.
-    let filler = disk.0.join("filler");
-    assert!(
-        Mount::run(&["-o", "remount,size=16m", disk.0.to_str().expect("utf-8")]),
-        "the tmpfs grows"
-    );
+    let filler = disk.path().join("filler");
+    assert!(disk.remount("size=16m"), "the tmpfs grows");
     commit_eventually(&e, b"after-full").await;
     assert!(e.is_healthy());
     assert_all_present(&e, &before_full, &value).await;
@@ -170,7 +109,7 @@ async fn the_store_recovers_from_a_full_disk_and_a_read_only_mount() {
     let third = write_until_failure(&e, "c", &value).await;
     let mut read_only = false;
     for _ in 0..400 {
-        if view.remount("ro") {
+        if view.remount("bind,ro") {
             read_only = true;
             break;
         }
@@ -183,7 +122,7 @@ async fn the_store_recovers_from_a_full_disk_and_a_read_only_mount() {
         assert!(e.commit(put(b"while-ro", b"x")).await.is_err());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(view.remount("rw"), "the mount is writable again");
+    assert!(view.remount("bind,rw"), "the mount is writable again");
     commit_eventually(&e, b"after-ro").await;
     assert_eq!(e.get(Table::Keys, b"while-ro").await.expect("read"), None);
     for keys in [&before_full, &second, &third] {

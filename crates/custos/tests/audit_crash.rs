@@ -7,19 +7,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use common::{create_key, start_server, with_env};
+use custos_test_support::python;
 
-fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    match std::env::var_os("CUSTOS_PYTHON") {
-        Some(p) if Path::new(&p).is_relative() => root.join(p),
-        Some(p) => PathBuf::from(p),
-        None => root.join("target/test-tools/venv/bin/python"),
-    }
-}
+use common::{create_key, start_server, with_env};
 
 #[test]
 fn every_answered_request_survives_a_kill_in_the_audit_log() {

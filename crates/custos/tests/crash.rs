@@ -9,20 +9,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use custos_test_support::python;
+
 use common::{Server, start_server_with, with_env};
 
 const ACCESS_KEY: &str = "AKIACRASHTEST0000001";
 const SECRET: &str = "crash-test-secret-access-key-000000000";
 const CYCLES: usize = 3;
-
-fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    match std::env::var_os("CUSTOS_PYTHON") {
-        Some(p) if Path::new(&p).is_relative() => root.join(p),
-        Some(p) => PathBuf::from(p),
-        None => root.join("target/test-tools/venv/bin/python"),
-    }
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/crash_writers.py")

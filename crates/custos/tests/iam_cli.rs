@@ -8,7 +8,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use custos_test_support::python;
 
 use common::{Server, start_server, with_env};
 
@@ -341,20 +343,6 @@ fn the_aws_cli_manages_users_and_roles_and_uses_a_role_session() {
         )),
         "{err}"
     );
-}
-
-/// The Python `scripts/test` installs (`CUSTOS_PYTHON`), which has boto3.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CUSTOS_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "set CUSTOS_PYTHON to a Python with boto3 (scripts/test installs one)"
-    );
-    venv
 }
 
 #[test]

@@ -6,21 +6,11 @@
 mod common;
 
 use std::io::Read as _;
-use std::path::PathBuf;
 use std::process::Stdio;
 
-use common::{start_server_logging_to, with_env};
+use custos_test_support::python;
 
-/// The Python `scripts/test` installs (`CUSTOS_PYTHON`), which has boto3.
-fn python() -> PathBuf {
-    std::env::var_os("CUSTOS_PYTHON").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/test-tools/venv/bin/python")
-        },
-        PathBuf::from,
-    )
-}
+use common::{start_server_logging_to, with_env};
 
 /// `n` refused requests (a wrong secret: each one is a debug log line),
 /// then one that works; the script prints `ok` at the end.

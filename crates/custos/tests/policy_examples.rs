@@ -15,30 +15,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+use custos_test_support::python;
 
 use common::{start_server, start_server_in, with_env};
 
 /// The second account, as the guide's examples spell it.
 const OTHER_ACCOUNT: &str = "444455556666";
-
-/// The Python `scripts/test` installs (`CUSTOS_PYTHON`), which has boto3.
-/// A relative `CUSTOS_PYTHON` is taken from the workspace root, where
-/// `cargo test` was run (a test runs in its package's directory).
-fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if let Some(p) = std::env::var_os("CUSTOS_PYTHON") {
-        let p = PathBuf::from(p);
-        return if p.is_relative() { root.join(p) } else { p };
-    }
-    let venv = root.join("target/test-tools/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "set CUSTOS_PYTHON to a Python with boto3 (scripts/test installs one)"
-    );
-    venv
-}
 
 /// The value of `export NAME=value` in what `custos account create` printed.
 fn exported(printed: &str, name: &str) -> String {

@@ -13,6 +13,7 @@ use aws_sdk_kms::primitives::Blob;
 use base64::Engine as _;
 use common::iam::{Keys, iam, kms_as, user_with_key};
 use common::{ACCOUNT, REGION, arn, client, error_of, start};
+use custos_test_support::Mount;
 use serde_json::Value;
 
 /// Every event of the log in `dir`, in order, after verifying the chain.
@@ -375,42 +376,22 @@ async fn the_schedulers_deletions_and_rotations_are_recorded_as_service_events()
     );
 }
 
-/// A small tmpfs, unmounted when dropped.
-struct SmallDisk {
-    at: std::path::PathBuf,
+/// A small tmpfs at `at`, unmounted when dropped. Needs root (or
+/// CAP_SYS_ADMIN), which the test command has.
+fn small_disk(at: &Path, size: &str) -> Mount {
+    Mount::tmpfs(at, size)
+        .unwrap_or_else(|| panic!("mounting a tmpfs needs root (scripts/test runs as root)"))
 }
 
-impl SmallDisk {
-    /// Mounts a tmpfs of `size` (`4m`) at `at`. Needs root (or
-    /// CAP_SYS_ADMIN), which the test command has.
-    fn mount(at: &Path, size: &str) -> SmallDisk {
-        std::fs::create_dir_all(at).expect("mount point");
-        let out = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .output()
-            .expect("mount runs");
-        assert!(
-            out.status.success(),
-            "mounting a tmpfs needs root (scripts/test runs as root): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        SmallDisk { at: at.to_owned() }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.at)
-            .status();
+/// Fills the filesystem of `path` to the last byte with a file at `path`.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).expect("filler");
+    let chunk = vec![0x55u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let mut byte = 0;
+    while f.write_all(&chunk[..1]).is_ok() && byte < 64 * 1024 {
+        byte += 1;
     }
 }
 
@@ -419,8 +400,8 @@ async fn a_full_disk_fails_requests_closed_then_service_resumes_when_space_is_fr
     use aws_sdk_kms::operation::RequestId as _;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let disk = SmallDisk::mount(&dir.path().join("small"), "4m");
-    let audit = disk.at.join("audit");
+    let disk = small_disk(&dir.path().join("small"), "4m");
+    let audit = disk.path().join("audit");
     let mut config = common::config(&dir.path().join("data"));
     config.audit_dir = Some(audit.clone());
     let server = custos_server::start(config).await.expect("server starts");
@@ -434,17 +415,8 @@ async fn a_full_disk_fails_requests_closed_then_service_resumes_when_space_is_fr
     };
 
     // Fill the disk to the last byte.
-    let filler = disk.at.join("filler");
-    {
-        use std::io::Write as _;
-        let mut f = std::fs::File::create(&filler).expect("filler");
-        let chunk = vec![0x55u8; 64 * 1024];
-        while f.write_all(&chunk).is_ok() {}
-        let mut byte = 0;
-        while f.write_all(&chunk[..1]).is_ok() && byte < 64 * 1024 {
-            byte += 1;
-        }
-    }
+    let filler = disk.path().join("filler");
+    fill(&filler);
 
     // Requests go on while the space the log had claimed lasts, then fail
     // closed: a 500, not a hang (each answer is awaited; the SDK's own
@@ -571,5 +543,66 @@ async fn metrics_count_requests_errors_latency_and_connections() {
     let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
     assert_eq!(metric(&scraped, passes), before + 1.0);
     assert!(!scraped.contains(&key) && !scraped.contains(missing));
+    server.shutdown().await;
+}
+
+/// The store on a disk that fills up: CreateKey fails with AWS's 500
+/// while `/readyz` says the store is failing, then, once space is freed,
+/// the store reopens by itself and every key that was acknowledged is
+/// there. (The audit log is on another disk: its own full-disk behaviour
+/// is the test above.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_the_store_answers_500s_then_the_store_reopens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = small_disk(&dir.path().join("small"), "16m");
+    let mut config = common::config(&disk.path().join("data"));
+    config.audit_dir = Some(dir.path().join("audit"));
+    let server = custos_server::start(config).await.expect("server starts");
+    let kms = common::without_retries(&client(&server));
+    let mut acknowledged = vec![common::new_key(&kms).await];
+
+    let filler = disk.path().join("filler");
+    fill(&filler);
+    let mut failure = None;
+    for _ in 0..10_000 {
+        match kms.create_key().description("x".repeat(8192)).send().await {
+            Ok(out) => acknowledged.push(out.key_metadata().expect("metadata").key_id().to_owned()),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let e = failure.expect("a full disk fails a write");
+    assert_eq!(
+        (error_of(&e).0.as_str(), error_of(&e).2),
+        ("KMSInternalException", 500),
+        "{e:?}"
+    );
+    let ready = probe(&server, "/readyz").await;
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.body).contains(r#""store":"failing""#));
+    let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
+    assert_eq!(metric(&scraped, "custos_store_healthy"), 0.0);
+
+    std::fs::remove_file(&filler).expect("free the space");
+    let mut resumed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(out) = kms.create_key().send().await {
+            acknowledged.push(out.key_metadata().expect("metadata").key_id().to_owned());
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "the store reopened once space was freed");
+    assert_eq!(probe(&server, "/readyz").await.status, 200);
+    for id in &acknowledged {
+        kms.describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("acknowledged key {id} is there: {e:?}"));
+    }
     server.shutdown().await;
 }

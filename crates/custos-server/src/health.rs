@@ -157,6 +157,32 @@ fn metrics(state: &Node) -> String {
     // The count is the buckets' total, so that a scrape during an update
     // stays consistent.
     let _ = writeln!(out, "{name}_count {cumulative}");
+    let commits = state.store_commits();
+    let name = "custos_store_commit_failures_total";
+    let _ = write!(
+        out,
+        "# HELP {name} Store commits that failed (I/O errors; the request that made one got a 500).\n# TYPE {name} counter\n{name} {}\n",
+        count(&commits.failures)
+    );
+    let name = "custos_store_commit_seconds";
+    let _ = write!(
+        out,
+        "# HELP {name} Time to commit one write to the store durably (fsync included).\n# TYPE {name} histogram\n"
+    );
+    let mut cumulative = 0;
+    for (i, bucket) in commits.micros.iter().enumerate() {
+        cumulative += count(bucket);
+        let le = custos_store::redb::COMMIT_BUCKETS_MICROS
+            .get(i)
+            .map_or_else(|| "+Inf".to_owned(), |m| (*m as f64 / 1e6).to_string());
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_sum {}",
+        count(&commits.micros_sum) as f64 / 1e6
+    );
+    let _ = writeln!(out, "{name}_count {cumulative}");
     if let Some(open) = state.state() {
         // Hit and miss counts: a rate of each is a hit rate.
         let name = "custos_cache_lookups_total";

@@ -180,6 +180,11 @@ impl Node {
         self.open.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The store's commit latencies and failures.
+    pub(crate) fn store_commits(&self) -> &custos_store::redb::CommitStats {
+        self.opener.engine.commit_stats()
+    }
+
     /// Whether the store serves (not recovering from an I/O error).
     pub(crate) fn store_healthy(&self) -> bool {
         self.opener.engine.is_healthy()

@@ -523,6 +523,13 @@ async fn metrics_count_requests_errors_latency_and_connections() {
     assert!(line("custos_connections_total") >= 1.0);
     assert!(line("custos_connections_open") >= 1.0);
     assert_eq!(line("custos_store_healthy"), 1.0);
+    // CreateKey committed (at least) once, durably, and timed.
+    assert!(line("custos_store_commit_seconds_count") >= 1.0);
+    assert_eq!(
+        line("custos_store_commit_seconds_count"),
+        line(r#"custos_store_commit_seconds_bucket{le="+Inf"}"#)
+    );
+    assert_eq!(line("custos_store_commit_failures_total"), 0.0);
     // Five authentications with one access key: the first reads the
     // credential, the rest find it cached. Three Encrypts of one key: its
     // policy is parsed once (at most; CreateKey may have cached it).
@@ -584,6 +591,7 @@ async fn a_full_disk_under_the_store_answers_500s_then_the_store_reopens() {
     assert!(String::from_utf8_lossy(&ready.body).contains(r#""store":"failing""#));
     let scraped = String::from_utf8(probe(&server, "/metrics").await.body).expect("text");
     assert_eq!(metric(&scraped, "custos_store_healthy"), 0.0);
+    assert!(metric(&scraped, "custos_store_commit_failures_total") >= 1.0);
 
     std::fs::remove_file(&filler).expect("free the space");
     let mut resumed = false;

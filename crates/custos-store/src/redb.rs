@@ -25,7 +25,7 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -53,6 +53,35 @@ pub struct RedbEngine {
 struct Health {
     failing: AtomicBool,
     last_reopen: std::sync::Mutex<Option<Instant>>,
+    commits: CommitStats,
+}
+
+/// Upper bounds, in microseconds, of the buckets of [`CommitStats::micros`].
+pub const COMMIT_BUCKETS_MICROS: [u64; 10] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000,
+];
+
+/// Durable commits, for metrics: counters only grow.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    /// Commits (each an fsync) that took at most each bound of
+    /// [`COMMIT_BUCKETS_MICROS`] (not cumulative), and beyond the last.
+    pub micros: [AtomicU64; COMMIT_BUCKETS_MICROS.len() + 1],
+    pub micros_sum: AtomicU64,
+    /// Commits that failed (a check that did not hold is not a failure).
+    pub failures: AtomicU64,
+}
+
+impl CommitStats {
+    fn record(&self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let bucket = COMMIT_BUCKETS_MICROS
+            .iter()
+            .position(|b| micros <= *b)
+            .unwrap_or(COMMIT_BUCKETS_MICROS.len());
+        self.micros[bucket].fetch_add(1, Ordering::Relaxed);
+        self.micros_sum.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// Why the store cannot serve now.
@@ -120,6 +149,11 @@ impl RedbEngine {
             path: Arc::new(path.to_owned()),
             health: Arc::default(),
         })
+    }
+
+    /// How long durable commits have taken, and how many failed.
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.health.commits
     }
 
     /// Whether the store is serving (not recovering from an I/O error).
@@ -370,9 +404,17 @@ impl Engine for RedbEngine {
     async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         // A commit waits for fsync: keep it off the async workers.
         let db = self.database().await?;
+        let started = Instant::now();
         let result = tokio::task::spawn_blocking(move || Self::commit_blocking(&db, batch))
             .await
             .map_err(StoreError::engine)?;
+        match &result {
+            Ok(true) => self.health.commits.record(started.elapsed()),
+            Ok(false) => {}
+            Err(_) => {
+                self.health.commits.failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         match self.checked(result)? {
             true => Ok(()),
             false => Err(StoreError::Conflict),

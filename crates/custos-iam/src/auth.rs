@@ -90,6 +90,20 @@ pub struct Scope<'a> {
     pub presigned_lifetime: Option<u32>,
 }
 
+/// What a cached credential gives a request: its account, principal,
+/// signing key for the request's scope, identity policies, principal tags,
+/// session facts, and whether this request should write the key's
+/// last-used time.
+type Found = (
+    AccountId,
+    Principal,
+    Arc<SigningKey>,
+    Arc<IdentityPolicies>,
+    Vec<(String, String)>,
+    Option<SessionFacts>,
+    bool,
+);
+
 /// The credential behind an access key id, as cached.
 struct Credential {
     account: AccountId,
@@ -239,27 +253,12 @@ impl<E: Engine> Iam<E> {
     /// write of the key's last-used time if one is due. The precheck, which
     /// every request passes through first, is what the cache statistics
     /// count (after it, the authentication finds the credential cached).
-    #[allow(
-        clippy::type_complexity,
-        reason = "a private tuple of the cache's parts"
-    )]
     async fn credential(
         &self,
         signed: &custos_sigv4::SignedRequest<'_>,
         now_ms: i64,
         authenticating: bool,
-    ) -> Result<
-        (
-            AccountId,
-            Principal,
-            Arc<SigningKey>,
-            Arc<IdentityPolicies>,
-            Vec<(String, String)>,
-            Option<SessionFacts>,
-            bool,
-        ),
-        AuthFailure,
-    > {
+    ) -> Result<Found, AuthFailure> {
         let access_key_id = signed.access_key_id();
         let counter = |c: &std::sync::atomic::AtomicU64| {
             if !authenticating {
@@ -298,28 +297,13 @@ impl<E: Engine> Iam<E> {
 
     /// A fresh cached credential for the request's key id, with a signing
     /// key for its scope. Checks a cached session's expiry every time.
-    #[allow(
-        clippy::type_complexity,
-        reason = "a private tuple of the cache's parts"
-    )]
     fn cached(
         &self,
         access_key_id: &str,
         signed: &custos_sigv4::SignedRequest<'_>,
         now_ms: i64,
         authenticating: bool,
-    ) -> Result<
-        Option<(
-            AccountId,
-            Principal,
-            Arc<SigningKey>,
-            Arc<IdentityPolicies>,
-            Vec<(String, String)>,
-            Option<SessionFacts>,
-            bool,
-        )>,
-        AuthFailure,
-    > {
+    ) -> Result<Option<Found>, AuthFailure> {
         let mut cache = self.cache.lock();
         let Some(entry) = cache.get_mut(access_key_id) else {
             return Ok(None);

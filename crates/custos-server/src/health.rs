@@ -137,26 +137,16 @@ fn metrics(state: &Node) -> String {
         "Audit writes that failed (requests waiting on one are refused; while the log is unwritable, the writer retries every 250 ms).",
         count(&stats.failures).to_string(),
     );
-    // The histogram of durable writes (one fdatasync each, shared by the
-    // records of a group commit).
-    let name = "custos_audit_sync_seconds";
-    let _ = write!(
-        out,
-        "# HELP {name} Time to write and fdatasync one group of audit records.\n# TYPE {name} histogram\n"
+    // Durable audit writes: one fdatasync each, shared by the records of a
+    // group commit.
+    histogram(
+        &mut out,
+        "custos_audit_sync_seconds",
+        "Time to write and fdatasync one group of audit records.",
+        &stats.sync_micros,
+        &custos_audit::log::SYNC_BUCKETS_MICROS,
+        &stats.sync_micros_sum,
     );
-    let mut cumulative = 0;
-    for (i, bucket) in stats.sync_micros.iter().enumerate() {
-        cumulative += count(bucket);
-        let le = custos_audit::log::SYNC_BUCKETS_MICROS
-            .get(i)
-            .map_or_else(|| "+Inf".to_owned(), |m| (*m as f64 / 1e6).to_string());
-        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
-    }
-    let sum = count(&stats.sync_micros_sum) as f64 / 1e6;
-    let _ = writeln!(out, "{name}_sum {sum}");
-    // The count is the buckets' total, so that a scrape during an update
-    // stays consistent.
-    let _ = writeln!(out, "{name}_count {cumulative}");
     let commits = state.store_commits();
     let name = "custos_store_commit_failures_total";
     let _ = write!(
@@ -164,25 +154,14 @@ fn metrics(state: &Node) -> String {
         "# HELP {name} Store commits that failed (I/O errors; the request that made one got a 500).\n# TYPE {name} counter\n{name} {}\n",
         count(&commits.failures)
     );
-    let name = "custos_store_commit_seconds";
-    let _ = write!(
-        out,
-        "# HELP {name} Time to commit one write to the store durably (fsync included).\n# TYPE {name} histogram\n"
+    histogram(
+        &mut out,
+        "custos_store_commit_seconds",
+        "Time to commit one write to the store durably (fsync included).",
+        &commits.micros,
+        &custos_store::redb::COMMIT_BUCKETS_MICROS,
+        &commits.micros_sum,
     );
-    let mut cumulative = 0;
-    for (i, bucket) in commits.micros.iter().enumerate() {
-        cumulative += count(bucket);
-        let le = custos_store::redb::COMMIT_BUCKETS_MICROS
-            .get(i)
-            .map_or_else(|| "+Inf".to_owned(), |m| (*m as f64 / 1e6).to_string());
-        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
-    }
-    let _ = writeln!(
-        out,
-        "{name}_sum {}",
-        count(&commits.micros_sum) as f64 / 1e6
-    );
-    let _ = writeln!(out, "{name}_count {cumulative}");
     if let Some(open) = state.state() {
         // Hit and miss counts: a rate of each is a hit rate.
         let name = "custos_cache_lookups_total";
@@ -201,4 +180,30 @@ fn metrics(state: &Node) -> String {
     }
     state.metrics.render(&mut out);
     out
+}
+
+/// A latency histogram kept as per-bucket counts (not cumulative, one more
+/// than `bounds_micros` for beyond the last) and a sum, in microseconds.
+fn histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    buckets: &[std::sync::atomic::AtomicU64],
+    bounds_micros: &[u64],
+    sum_micros: &std::sync::atomic::AtomicU64,
+) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} histogram\n");
+    let mut cumulative = 0;
+    for (i, bucket) in buckets.iter().enumerate() {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let le = bounds_micros
+            .get(i)
+            .map_or_else(|| "+Inf".to_owned(), |m| (*m as f64 / 1e6).to_string());
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let sum = sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum {sum}");
+    // The count is the buckets' total, so that a scrape during an update
+    // stays consistent.
+    let _ = writeln!(out, "{name}_count {cumulative}");
 }

@@ -284,6 +284,18 @@ impl AuditLog {
         self.inner.is_none()
     }
 
+    /// Closes the log now, as the last handle's drop would: a last digest
+    /// covers what no digest covers yet, and the segment loses its
+    /// zero-fill. A server calls it once its requests are drained, so that
+    /// a handle some task has not yet dropped does not delay the close past
+    /// shutdown. Writing after it is still possible (it would be covered by
+    /// the next close).
+    pub fn close(&self) {
+        if let Some(inner) = &self.inner {
+            lock(&inner.writer).close();
+        }
+    }
+
     /// Whether the last write succeeded (for health checks and metrics).
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)

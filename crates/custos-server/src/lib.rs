@@ -203,6 +203,11 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        // Requests are drained; connection tasks that were cut off may
+        // still hold the node (and so the log) a moment: close the log
+        // now rather than when they let go.
+        let node = Arc::clone(&self.node);
+        let _ = tokio::task::spawn_blocking(move || node.audit.close()).await;
         let _ = std::fs::remove_file(&self.operator_socket);
     }
 

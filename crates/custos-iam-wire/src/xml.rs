@@ -56,19 +56,26 @@ impl XmlWriter {
     /// Appends `text` with the five XML special characters escaped.
     pub(crate) fn text(&mut self, text: &str) {
         let mut rest = text;
-        while let Some(at) = rest.find(['&', '<', '>', '"', '\'', '\r']) {
+        while let Some(at) =
+            rest.find(|c: char| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || not_in_xml(c))
+        {
             self.raw(&rest[..at]);
-            let escaped = match rest.as_bytes()[at] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&apos;",
+            let c = rest[at..].chars().next().unwrap_or('\u{fffd}');
+            let escaped = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&apos;",
                 // A raw CR would be normalised away by the client's parser.
-                _ => "&#13;",
+                '\r' => "&#13;",
+                // XML 1.0 has no way to carry these, escaped or not (an
+                // echoed parameter may hold one): the replacement character
+                // keeps the document well-formed.
+                _ => "\u{fffd}",
             };
             self.raw(escaped);
-            rest = &rest[at + 1..];
+            rest = &rest[at + c.len_utf8()..];
         }
         self.raw(rest);
     }
@@ -181,6 +188,12 @@ pub fn escape(text: &str) -> String {
 /// A tiny reader for tests: checks that `xml` is well formed (tags nest,
 /// only the five entities and `&#13;` appear) and returns each text leaf
 /// with its path (`Root/Child/Leaf`), unescaped.
+/// Characters XML 1.0 does not allow in a document at all: C0 controls
+/// other than tab, line feed and carriage return, and U+FFFE and U+FFFF.
+fn not_in_xml(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+}
+
 #[cfg(test)]
 pub(crate) fn leaves(xml: &str) -> Vec<(String, String)> {
     let mut stack: Vec<&str> = Vec::new();
@@ -251,6 +264,12 @@ mod tests {
         assert_eq!(escape("a<b>&\"c'\r"), "a&lt;b&gt;&amp;&quot;c&apos;&#13;");
         assert_eq!(escape("plain é"), "plain é");
         assert_eq!(escape(""), "");
+        // Characters XML 1.0 cannot carry at all (an echoed `Action=%01`,
+        // say) become U+FFFD; tab and line feed are allowed as they are.
+        assert_eq!(
+            escape("a\u{1}b\u{1f}\u{fffe}\t\n"),
+            "a\u{fffd}b\u{fffd}\u{fffd}\t\n"
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct WorkDone {
     pub purged: bool,
     /// Each action, for the audit trail (the server records them).
     pub actions: Vec<ScheduledAction>,
+    /// The keys the pass read, by state (`KeyState::as_str`), those it
+    /// destroyed left out: the pass reads every key anyway, so this is
+    /// where the server's key counts come from.
+    pub keys_by_state: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// One thing the scheduler did to a key.
@@ -139,6 +143,7 @@ impl<E: Engine> Kms<E> {
             for (row, bytes) in rows {
                 let key = self.read_key_record(&row, &bytes)?;
                 after = Some(row);
+                *done.keys_by_state.entry(key.state.as_str()).or_default() += 1;
                 if key.state == KeyState::PendingDeletion
                     && key.deletion_ms.is_some_and(|d| d <= now)
                 {
@@ -146,6 +151,10 @@ impl<E: Engine> Kms<E> {
                         done.deleted += 1;
                         done.actions
                             .push(ScheduledAction::on(&key, "DeleteKey", None));
+                        // Gone: not counted.
+                        if let Some(n) = done.keys_by_state.get_mut(key.state.as_str()) {
+                            *n -= 1;
+                        }
                     }
                 } else if key.state == KeyState::Enabled
                     && key

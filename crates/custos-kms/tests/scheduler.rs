@@ -160,8 +160,11 @@ async fn deletion_happens_on_time_and_never_early_even_when_the_clock_jumps() {
     rig.schedule_deletion(&id, 7).await;
 
     rig.clock.advance_ms(7 * DAY - 1);
-    assert_eq!(rig.kms.run_scheduled_work().await.expect("pass").deleted, 0);
+    let early = rig.kms.run_scheduled_work().await.expect("pass");
+    assert_eq!(early.deleted, 0);
     assert!(rig.exists(&id).await, "one millisecond early");
+    // The pass counts the keys it read, by state.
+    assert_eq!(early.keys_by_state.get("PendingDeletion"), Some(&1));
 
     // The wall clock jumps 100 days ahead; no time has really passed.
     rig.clock.set_wall_ms(START + 107 * DAY);
@@ -169,8 +172,11 @@ async fn deletion_happens_on_time_and_never_early_even_when_the_clock_jumps() {
     assert!(rig.exists(&id).await, "a clock jump must not delete");
 
     rig.clock.advance_ms(1);
-    assert_eq!(rig.kms.run_scheduled_work().await.expect("pass").deleted, 1);
+    let due = rig.kms.run_scheduled_work().await.expect("pass");
+    assert_eq!(due.deleted, 1);
     assert!(!rig.exists(&id).await);
+    // A key the pass destroyed is not counted.
+    assert_eq!(due.keys_by_state.get("PendingDeletion"), Some(&0));
     let material_left = rig
         .engine
         .scan(Table::Material, &material_prefix, None, 10)

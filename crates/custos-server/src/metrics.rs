@@ -63,6 +63,9 @@ pub(crate) struct Metrics {
     /// actions (deletions, rotations) they took.
     scheduler_passes: [AtomicU64; 3],
     scheduler_actions: AtomicU64,
+    /// Keys by state, as the last completed scheduler pass counted them
+    /// (it reads every key once a minute); `None` before the first.
+    keys_by_state: Mutex<Option<std::collections::BTreeMap<&'static str, u64>>>,
 }
 
 /// How a scheduler pass ended.
@@ -97,6 +100,11 @@ impl Metrics {
         self.scheduler_passes[outcome as usize].fetch_add(1, Ordering::Relaxed);
         self.scheduler_actions
             .fetch_add(actions as u64, Ordering::Relaxed);
+    }
+
+    /// Keeps the key counts of a completed scheduler pass.
+    pub(crate) fn key_counts(&self, counts: std::collections::BTreeMap<&'static str, u64>) {
+        *self.keys_by_state.lock().unwrap_or_else(|p| p.into_inner()) = Some(counts);
     }
 
     /// Counts a connection refused by a limit.
@@ -173,6 +181,17 @@ impl Metrics {
             "Keys deleted or rotated by the scheduler.",
             self.scheduler_actions.load(Ordering::Relaxed).to_string(),
         );
+        if let Some(counts) = &*self.keys_by_state.lock().unwrap_or_else(|p| p.into_inner()) {
+            let name = "custos_keys";
+            let _ = write!(
+                out,
+                "# HELP {name} KMS keys by state, as counted by the last scheduler pass (each minute).\n# TYPE {name} gauge\n"
+            );
+            for state in custos_kms::model::KeyState::NAMES {
+                let n = counts.get(state).copied().unwrap_or(0);
+                let _ = writeln!(out, "{name}{{state=\"{state}\"}} {n}");
+            }
+        }
         let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         let mut refused: Vec<_> = refused.iter().map(|(k, v)| (*k, *v)).collect();
         refused.sort();
@@ -254,6 +273,11 @@ mod tests {
         m.refused("max_connections_per_address");
         m.refused("max_connections_per_address");
         m.scheduler_pass(PassOutcome::Done, 3);
+        m.key_counts(
+            [("Enabled", 5), ("PendingDeletion", 1)]
+                .into_iter()
+                .collect(),
+        );
         m.scheduler_pass(PassOutcome::Postponed, 0);
         let mut text = String::new();
         m.render(&mut text);
@@ -266,6 +290,9 @@ mod tests {
             "custos_scheduler_passes_total{outcome=\"failed\"} 0\n",
             "custos_scheduler_passes_total{outcome=\"postponed\"} 1\n",
             "custos_scheduler_actions_total 3\n",
+            "custos_keys{state=\"Enabled\"} 5\n",
+            "custos_keys{state=\"Disabled\"} 0\n",
+            "custos_keys{state=\"PendingDeletion\"} 1\n",
         ] {
             assert!(text.contains(line), "{line}: {text}");
         }

@@ -153,6 +153,7 @@ pub(crate) async fn scheduled_pass(state: &State, metrics: &crate::metrics::Metr
     match state.kms.run_scheduled_work().await {
         Ok(done) => {
             metrics.scheduler_pass(PassOutcome::Done, done.actions.len());
+            metrics.key_counts(done.keys_by_state.clone());
             for action in &done.actions {
                 let event = crate::audit::service_event(action, state.now_ms());
                 // What was done is done: a record that cannot be written is

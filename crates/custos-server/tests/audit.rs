@@ -551,7 +551,10 @@ async fn metrics_count_requests_errors_latency_and_connections() {
     assert_eq!(metric(&scraped, passes), before + 1.0);
     // The pass counted the one key, enabled.
     assert_eq!(metric(&scraped, r#"custos_keys{state="Enabled"}"#), 1.0);
-    assert_eq!(metric(&scraped, r#"custos_keys{state="PendingDeletion"}"#), 0.0);
+    assert_eq!(
+        metric(&scraped, r#"custos_keys{state="PendingDeletion"}"#),
+        0.0
+    );
     assert!(!scraped.contains(&key) && !scraped.contains(missing));
     server.shutdown().await;
 }

@@ -31,10 +31,10 @@ use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use custos_server::config::{Config, ConfigFile, Overrides};
 
 /// mimalloc rather than glibc's malloc: after a flood of connections ends,
-/// it gives more of the freed memory back to the system (glibc's
-/// per-thread arenas kept nearly all of it: 162 MiB after a 163 MiB peak;
-/// docs/operations.md). Measured on one Encrypt connection, the two were
-/// level (3,474 and 3,508 requests a second, p99 0.70 and 0.71 ms).
+/// it gives more of the freed memory back to the system (with glibc, on an
+/// earlier version of the request limits, nearly all of it stayed: 162 MiB
+/// after a 163 MiB peak; docs/operations.md). Its effect on request speed
+/// has not been compared with glibc's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
